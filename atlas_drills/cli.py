@@ -1,0 +1,36 @@
+"""`atlas-drills`: the command line. Each area registers its own subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from atlas_drills import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="atlas-drills",
+        description="Recovery drills for Atlas serving stores: build samples, serve them with the stand-in, "
+        "and (in the pytest suite) prove a backup restores into a working service.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from atlas_drills.sample import cli as sample_cli
+    from atlas_drills.standin import cli as standin_cli
+
+    sample_cli.register(commands)
+    standin_cli.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    result: int = args.handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

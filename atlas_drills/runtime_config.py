@@ -1,0 +1,155 @@
+"""Atlas's runtime configuration as an env file (`config/atlas.env`): parse, check against the allowlist, write.
+
+Atlas refuses to start on any `ATLAS_*`/`BIJUX_*` variable outside its allowlist
+(`resources/contracts/env.schema.json`, 143 names) unless `ATLAS_DEV_ALLOW_UNKNOWN_ENV=1`. The allowlist below holds
+the names the published contract documents; a real deployment may use others from Atlas's full list, which is why
+`ATLAS_DRILLS_EXTRA_ALLOWED_ENV` (comma list) can extend it without changing code.
+
+Standard library only: the stand-in imports this inside target images.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+ALLOWED_ENV: frozenset[str] = frozenset(
+    {
+        "ATLAS_AUTH_MODE",
+        "ATLAS_BIND",
+        "ATLAS_CACHED_ONLY_MODE",
+        "ATLAS_CACHE_ROOT",
+        "ATLAS_CATALOG_BACKOFF_BASE_MS",
+        "ATLAS_CATALOG_BREAKER_FAILURE_THRESHOLD",
+        "ATLAS_CATALOG_BREAKER_OPEN_MS",
+        "ATLAS_DATASET_OPEN_TIMEOUT_MS",
+        "ATLAS_DEV_ALLOW_UNKNOWN_ENV",
+        "ATLAS_DISABLE_HEAVY_ENDPOINTS",
+        "ATLAS_EMERGENCY_GLOBAL_BREAKER",
+        "ATLAS_ENABLE_ADMIN_ENDPOINTS",
+        "ATLAS_ENABLE_DEBUG_DATASETS",
+        "ATLAS_ENABLE_METRICS_ENDPOINT",
+        "ATLAS_ENV",
+        "ATLAS_FAIL_ON_WARMUP_ERROR",
+        "ATLAS_GOVERNANCE_VERSION",
+        "ATLAS_INTEGRITY_REVERIFY_MS",
+        "ATLAS_LOG_JSON",
+        "ATLAS_LOG_LEVEL",
+        "ATLAS_MAX_DATASET_COUNT",
+        "ATLAS_MAX_DISK_BYTES",
+        "ATLAS_MAX_SEQUENCE_BASES",
+        "ATLAS_MAX_URI_BYTES",
+        "ATLAS_OTEL_ENABLED",
+        "ATLAS_PINNED_DATASETS",
+        "ATLAS_POLICY_MODE",
+        "ATLAS_QUARANTINE_CORRUPTION_FAILURES",
+        "ATLAS_QUARANTINE_RETRY_TTL_MS",
+        "ATLAS_READINESS_REQUIRES_CATALOG",
+        "ATLAS_READ_ONLY_FS_MODE",
+        "ATLAS_REDIS_URL",
+        "ATLAS_REGISTRY_FREEZE_MODE",
+        "ATLAS_REGISTRY_SOURCES",
+        "ATLAS_REGISTRY_TTL_MS",
+        "ATLAS_RELEASE_ID",
+        "ATLAS_REQUEST_TIMEOUT_MS",
+        "ATLAS_REQUIRE_HTTPS",
+        "ATLAS_RESPONSE_MAX_BYTES",
+        "ATLAS_SEQUENCE_API_KEY_REQUIRED_BASES",
+        "ATLAS_SHUTDOWN_DRAIN_MS",
+        "ATLAS_SQLITE_CACHE_KIB",
+        "ATLAS_SQLITE_MMAP_BYTES",
+        "ATLAS_SQL_TIMEOUT_MS",
+        "ATLAS_STARTUP_WARMUP",
+        "ATLAS_STORE_HTTP_BEARER",
+        "ATLAS_STORE_ROOT",
+        "ATLAS_STORE_S3_BASE_URL",
+        "ATLAS_STORE_S3_BEARER",
+        "ATLAS_STORE_S3_ENABLED",
+        "ATLAS_TRACE_EXPORTER",
+        "BIJUX_CACHE_DIR",
+        "BIJUX_LOG_LEVEL",
+    }
+)
+
+# Names whose values must never reach a log or report (Atlas's `redaction_secret_keys`, plus store credentials).
+SECRET_KEY_WORDS = ("password", "secret", "token", "api_key", "bearer")
+
+_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
+_GUARDED_PREFIXES = ("ATLAS_", "BIJUX_")
+
+
+class RuntimeConfigError(ValueError):
+    """A runtime configuration Atlas would refuse, with every problem listed."""
+
+
+@dataclass(frozen=True)
+class EnvProblem:
+    line: int
+    name: str
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line else ""
+        return f"{where}{self.name}: {self.problem}"
+
+
+def is_secret_name(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in SECRET_KEY_WORDS)
+
+
+def allowed_env() -> frozenset[str]:
+    extra = os.environ.get("ATLAS_DRILLS_EXTRA_ALLOWED_ENV", "")
+    return ALLOWED_ENV | {name.strip() for name in extra.split(",") if name.strip()}
+
+
+def parse_env_text(text: str, where: str = "atlas.env") -> dict[str, str]:
+    """Parse `NAME=value` lines (blank lines and `#` comments allowed, optional quotes). Raise on any bad line."""
+    values: dict[str, str] = {}
+    problems: list[EnvProblem] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.removeprefix("export ").strip()
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or not _NAME.fullmatch(name):
+            problems.append(EnvProblem(number, name or raw, "expected NAME=value"))
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        if name in values:
+            problems.append(EnvProblem(number, name, "set twice"))
+        values[name] = value
+    if problems:
+        details = "; ".join(str(problem) for problem in problems)
+        raise RuntimeConfigError(f"{where}: {details}. Fix these lines: one NAME=value per line.")
+    return values
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    return parse_env_text(path.read_text(encoding="utf-8"), str(path))
+
+
+def unknown_names(env: dict[str, str]) -> list[str]:
+    """Atlas-guarded names (`ATLAS_*`, `BIJUX_*`) that are not on the allowlist, sorted."""
+    if env.get("ATLAS_DEV_ALLOW_UNKNOWN_ENV") in {"1", "true"}:
+        return []
+    allowed = allowed_env()
+    return sorted(name for name in env if name.startswith(_GUARDED_PREFIXES) and name not in allowed)
+
+
+def render_env(values: dict[str, str], header: str = "") -> str:
+    """An env file with a comment header and one sorted `NAME=value` line per setting."""
+    lines = [f"# {line}" if line else "#" for line in header.splitlines()]
+    lines.extend(f"{name}={values[name]}" for name in sorted(values))
+    return "\n".join(lines) + "\n"
+
+
+def redact(env: dict[str, str]) -> dict[str, str]:
+    """The same settings with secret values replaced, safe to log."""
+    return {name: ("<redacted>" if is_secret_name(name) and value else value) for name, value in env.items()}
