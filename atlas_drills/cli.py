@@ -19,10 +19,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     from atlas_drills.backup import cli as backup_cli
     from atlas_drills.sample import cli as sample_cli
+    from atlas_drills.sandbox import cli as sandbox_cli
     from atlas_drills.standin import cli as standin_cli
 
     sample_cli.register(commands)
     backup_cli.register(commands)
+    sandbox_cli.register(commands)
     standin_cli.register(commands)
     return parser
 
