@@ -1,0 +1,172 @@
+"""What every sandbox shares: the request, the effective environment, phase timings, readiness, errors.
+
+A sandbox runs a target on a restored tree (`staging/store`, `staging/config/atlas.env`) and answers on
+`http://127.0.0.1:<port>`. The target's environment is the *restored* runtime configuration plus the target's
+drill overrides, with bind address, store root and cache root set by the sandbox: so a stale config in the backup
+shows up in what the service reports.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import requests
+
+from atlas_drills.runtime_config import read_env_file, redact
+from atlas_drills.sandbox.target import TargetSpec
+
+LOOPBACK = "127.0.0.1"
+POLL_INTERVAL_S = 0.05
+CONFIG_RELPATH = Path("config/atlas.env")
+STORE_RELPATH = Path("store")
+
+
+class SandboxError(RuntimeError):
+    """The target could not be started or did not become ready. Carries the target's log."""
+
+    def __init__(self, message: str, log: str = "") -> None:
+        super().__init__(message)
+        self.log = log
+        if log:
+            self.add_note(f"--- target log (last 4000 characters) ---\n{log[-4000:]}")
+
+
+@dataclass(frozen=True)
+class SandboxRequest:
+    """Everything needed to serve one restored tree."""
+
+    target: TargetSpec
+    staging: Path  # the restored backup: store/, config/atlas.env, ...
+    work_dir: Path  # the drill's own folder: logs, and the local sandbox's cache root
+    labels: dict[str, str] = field(default_factory=dict)
+    ready_timeout_s: float = 30.0
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def store_dir(self) -> Path:
+        return self.staging / STORE_RELPATH
+
+    @property
+    def config_file(self) -> Path:
+        return self.staging / CONFIG_RELPATH
+
+
+@dataclass
+class PhaseTimings:
+    transfer_s: float = 0.0
+    start_s: float = 0.0
+    ready_s: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {"transfer": self.transfer_s, "start": self.start_s, "ready": self.ready_s}
+
+
+@dataclass(frozen=True)
+class EffectiveEnv:
+    values: dict[str, str]
+    restored: dict[str, str]  # from the backup's config/atlas.env
+    overrides: dict[str, str]  # what the drill set on top (target env, extra env, bind/store/cache)
+
+    def redacted(self) -> dict[str, str]:
+        return redact(self.values)
+
+
+def compose_env(request: SandboxRequest, bind: str, store_root: str, cache_root: str) -> EffectiveEnv:
+    restored = read_env_file(request.config_file) if request.config_file.exists() else {}
+    target = request.target
+    overrides = {
+        **target.env,
+        **request.extra_env,
+        target.bind_env: bind,
+        target.store_env: store_root,
+        target.cache_env: cache_root,
+    }
+    return EffectiveEnv({**restored, **overrides}, restored, overrides)
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 right now. The target binds it a moment later; a lost race fails loudly."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((LOOPBACK, 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_http(
+    url: str, deadline: float, is_alive: Callable[[], bool], logs: Callable[[], str], expect: int = 200
+) -> None:
+    """Poll `url` until it answers `expect`; fail fast when the target has exited, and at the deadline."""
+    last = "no answer"
+    while True:
+        if not is_alive():
+            raise SandboxError(f"the target exited before {url} answered {expect}", logs())
+        try:
+            response = requests.get(url, timeout=1.0)
+            if response.status_code == expect:
+                return
+            last = f"{response.status_code} {response.text[:200]!r}"
+        except requests.RequestException as exc:
+            last = type(exc).__name__
+        if time.monotonic() >= deadline:
+            raise SandboxError(f"{url} did not answer {expect} in time (last: {last})", logs())
+        time.sleep(POLL_INTERVAL_S)
+
+
+class Sandbox(ABC):
+    """A running target on restored state. Always used as a context manager: it is removed in every case."""
+
+    kind: str  # "docker" | "local"
+    isolation: str  # "container" | "process"
+
+    def __init__(self, request: SandboxRequest) -> None:
+        self.request = request
+        self.timings = PhaseTimings()
+        self.port = 0
+        self.env: EffectiveEnv | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @abstractmethod
+    def start(self) -> None:
+        """Create, copy in, start, and wait for readiness; on failure clean up and raise `SandboxError`."""
+
+    @abstractmethod
+    def logs(self) -> str:
+        """The target's log so far (stdout and stderr)."""
+
+    @abstractmethod
+    def is_running(self) -> bool: ...
+
+    @abstractmethod
+    def terminate(self) -> None:
+        """Send SIGTERM (drain), without waiting or removing anything."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop and remove everything the sandbox created. Idempotent."""
+
+    def save_log(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.logs(), encoding="utf-8")
+        return path
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,100 @@
+"""The local-process sandbox: the stand-in as a subprocess on 127.0.0.1, serving the restored tree in place.
+
+Used when no Docker engine can be had. It isolates nothing beyond a process boundary, which the report records;
+a release gate refuses it unless allowed explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import IO
+
+from atlas_drills.sandbox.base import (
+    LOOPBACK,
+    Sandbox,
+    SandboxError,
+    SandboxRequest,
+    compose_env,
+    free_port,
+    wait_for_http,
+)
+
+_STOP_TIMEOUT_S = 10.0
+
+
+def _clean_environment() -> dict[str, str]:
+    """The parent's environment without any ATLAS_*/BIJUX_* name: only the restored config may set those."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("ATLAS_", "BIJUX_"))}
+
+
+class LocalSandbox(Sandbox):
+    kind = "local"
+    isolation = "process"
+
+    def __init__(self, request: SandboxRequest) -> None:
+        super().__init__(request)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log_handle: IO[bytes] | None = None
+        self.log_path = self.request.work_dir / "target.log"
+        self.cache_dir = self.request.work_dir / "cache"
+
+    def start(self) -> None:
+        request = self.request
+        began = time.monotonic()
+        if self.cache_dir.exists() and any(self.cache_dir.iterdir()):
+            raise SandboxError(f"{self.cache_dir}: the cache root must start empty; use a fresh work folder")
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.env = compose_env(
+            request, f"{LOOPBACK}:{self.port}", str(request.store_dir.resolve()), str(self.cache_dir.resolve())
+        )
+        self.timings.transfer_s = time.monotonic() - began  # nothing to copy: the tree is served in place
+        began = time.monotonic()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log_handle = self.log_path.open("wb")
+        self._process = subprocess.Popen(
+            request.target.local_argv(),
+            env={**_clean_environment(), **self.env.values},
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_handle,
+            stderr=subprocess.STDOUT,
+            cwd=request.work_dir,
+        )
+        deadline = began + request.ready_timeout_s
+        pattern = request.target.startup_pattern
+        while not pattern.search(self.logs()):
+            if not self.is_running():
+                raise SandboxError(f"the target exited with {self._process.returncode} during start-up", self.logs())
+            if time.monotonic() >= deadline:
+                raise SandboxError("the target logged no start-up line in time", self.logs())
+            time.sleep(0.02)
+        self.timings.start_s = time.monotonic() - began
+        began = time.monotonic()
+        wait_for_http(self.base_url + request.target.ready_path, deadline, self.is_running, self.logs)
+        self.timings.ready_s = time.monotonic() - began
+
+    def logs(self) -> str:
+        try:
+            return Path(self.log_path).read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def is_running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def terminate(self) -> None:
+        if self.is_running():
+            assert self._process is not None
+            self._process.terminate()
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()  # teardown, not a drain drill: no reason to wait for a graceful stop
+            process.wait(timeout=_STOP_TIMEOUT_S)
+        if self._log_handle is not None:
+            self._log_handle.close()
+            self._log_handle = None
