@@ -1,3 +1,7 @@
 """The suite root: lists the fixture and plugin modules, nothing else."""
 
-pytest_plugins: list[str] = []
+pytest_plugins = [
+    "fixtures.options",
+    "fixtures.run",
+    "fixtures.drills",
+]

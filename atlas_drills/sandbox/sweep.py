@@ -1,0 +1,58 @@
+"""Finding and removing drill containers by label, so no run leaves containers behind.
+
+Every container carries `org.atlas-drills.managed=true`, the run id, the worker id, the drill id, and the host and
+pid of the controller that started the run. A run removes its own containers at the end; at the start it removes
+the leftovers of runs whose controller no longer exists (a SIGKILLed run), never those of a run still going.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+from atlas_drills.sandbox.docker import LABEL_PREFIX, MANAGED_LABEL
+
+RUN_LABEL = f"{LABEL_PREFIX}.run"
+HOST_LABEL = f"{LABEL_PREFIX}.controller-host"
+PID_LABEL = f"{LABEL_PREFIX}.controller-pid"
+
+
+def controller_labels(run_id: str) -> dict[str, str]:
+    """Labels (without the prefix) naming this run and its controller process."""
+    return {"run": run_id, "controller-host": socket.gethostname(), "controller-pid": str(os.getpid())}
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _orphaned(labels: dict[str, str]) -> bool:
+    if labels.get(HOST_LABEL) != socket.gethostname():
+        return False  # another machine's run on a shared engine: not ours to judge
+    try:
+        return not _pid_alive(int(labels.get(PID_LABEL, "")))
+    except ValueError:
+        return True
+
+
+def managed_containers(client: Any) -> list[Any]:
+    return list(client.containers.list(all=True, filters={"label": f"{MANAGED_LABEL}=true"}))
+
+
+def sweep(client: Any, *, run_id: str | None = None) -> list[str]:
+    """Remove this run's containers (run_id given) or, without one, every orphaned run's. Returns the ids removed."""
+    removed = []
+    for container in managed_containers(client):
+        labels = container.labels or {}
+        mine = run_id is not None and labels.get(RUN_LABEL) == run_id
+        if mine or (run_id is None and _orphaned(labels)):
+            container.remove(force=True, v=True)
+            removed.append(str(container.id))
+    return removed
