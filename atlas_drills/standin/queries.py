@@ -54,10 +54,13 @@ def _gene_filters(query: GeneQuery) -> tuple[str, list[Any]]:
         clauses.append("g.seqid = ?")
         args.append(query.contig)
     if query.region is not None:
+        # The rtree narrows by coordinates (stored as 32-bit floats, rounded outwards); the row check makes it exact.
         clauses.append(
-            'g.id IN (SELECT gene_rowid FROM gene_summary_rtree WHERE start <= ? AND "end" >= ?) AND g.seqid = ?'
+            'g.id IN (SELECT gene_rowid FROM gene_summary_rtree WHERE start <= ? AND "end" >= ?) '
+            'AND g.seqid = ? AND g.start <= ? AND g."end" >= ?'
         )
-        args.extend([query.region.end, query.region.start, query.region.seqid])
+        r = query.region
+        args.extend([r.end, r.start, r.seqid, r.end, r.start])
     return " AND ".join(clauses) or "1", args
 
 
