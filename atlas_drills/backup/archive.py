@@ -1,0 +1,266 @@
+"""The four kinds of backup (`.tar`, `.tar.gz`, `.tar.zst`, directory): recognising them, opening them read-only
+as one member stream, and compressed frame writers for `create`.
+
+Every kind reads as the same `MemberStream` (a header, then its data as buffer views), so restore and verify have
+one code path. Compressed kinds count the bytes read from disk, so the reader can refuse a decompression bomb as
+soon as the ratio of produced to consumed bytes gets out of hand.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import stat
+import zlib
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import BinaryIO, Final, Protocol, cast
+
+import zstandard
+
+from atlas_drills.backup.errors import WHOLE_ARCHIVE, BackupUnusable, RestoreRefused, Rule
+from atlas_drills.backup.manifest import MANIFEST_NAME
+from atlas_drills.backup.tarstream import (
+    DEFAULT_BUFFER,
+    DIRECTORY,
+    FILE,
+    SPECIAL,
+    SYMLINK,
+    Limits,
+    MemberHeader,
+    TarReader,
+)
+
+TAR: Final = "tar"
+TAR_GZ: Final = "tar.gz"
+TAR_ZST: Final = "tar.zst"
+DIRECTORY_KIND: Final = "directory"
+ARCHIVE_SUFFIXES: Final = {".tar": TAR, ".tar.gz": TAR_GZ, ".tar.zst": TAR_ZST}
+_READ_SIZE: Final = 1 << 20
+_WHAT_TO_DO: Final = "Give a .tar, .tar.gz or .tar.zst file, or a backup directory, as written by `backup create`."
+
+
+class MemberStream(Protocol):
+    produced: int
+    current: str
+
+    def next_member(self) -> MemberHeader | None: ...
+
+    def data(self) -> Iterator[memoryview]: ...
+
+    def finish(self) -> None: ...
+
+    @property
+    def compressed_bytes(self) -> int: ...
+
+
+def archive_suffix_kind(path: Path) -> str | None:
+    name = path.name
+    for suffix, kind in ARCHIVE_SUFFIXES.items():
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return kind
+    return None
+
+
+def kind_of_existing(path: Path) -> str:
+    """The kind of an existing backup; `BackupUnusable` (exit 2) for a missing path or an unknown extension."""
+    if not os.path.lexists(path):
+        raise BackupUnusable(f"{path}: no such file or directory. {_WHAT_TO_DO}")
+    if path.is_dir():
+        if not (path / MANIFEST_NAME).is_file():
+            raise BackupUnusable(f"{path}: a directory without {MANIFEST_NAME}, so not a backup. {_WHAT_TO_DO}")
+        return DIRECTORY_KIND
+    kind = archive_suffix_kind(path)
+    if kind is None:
+        raise BackupUnusable(f"{path}: unknown backup extension {''.join(path.suffixes) or '(none)'}. {_WHAT_TO_DO}")
+    if not path.is_file():
+        raise BackupUnusable(f"{path}: not a regular file. {_WHAT_TO_DO}")
+    return kind
+
+
+def kind_for_output(path: Path) -> str:
+    """The kind `create` writes to `path`; refuses to overwrite anything."""
+    kind = archive_suffix_kind(path)
+    if kind is not None:
+        if os.path.lexists(path):
+            raise BackupUnusable(f"{path}: already exists; backups are never overwritten. Choose a new name.")
+        if not path.parent.is_dir():
+            raise BackupUnusable(f"{path.parent}: folder does not exist. Create it first.")
+        return kind
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        raise BackupUnusable(
+            f"{path}: exists and is not a folder; --out takes a .tar, .tar.gz or .tar.zst name, or a new or empty "
+            "folder"
+        )
+    if path.is_dir() and any(path.iterdir()):
+        raise BackupUnusable(f"{path}: folder is not empty; give a new or empty folder, or an archive name")
+    if not path.parent.is_dir():
+        raise BackupUnusable(f"{path.parent}: folder does not exist. Create it first.")
+    return DIRECTORY_KIND
+
+
+class _RawFile:
+    """A read-only descriptor read in large chunks straight into the caller's buffer; counts bytes read."""
+
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        # The whole archive is read once, front to back: tell the kernel to read ahead aggressively.
+        os.posix_fadvise(self.fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        self.count = 0
+
+    def readinto(self, buffer: memoryview) -> int:
+        count = os.readv(self.fd, [buffer])
+        self.count += count
+        return count
+
+    def read(self, size: int = -1) -> bytes:
+        data = os.read(self.fd, size if size >= 0 else _READ_SIZE)
+        self.count += len(data)
+        return data
+
+    @property
+    def compressed_bytes(self) -> int:
+        return self.count
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+class _ZstdSource:
+    def __init__(self, raw: _RawFile) -> None:
+        self._raw = raw
+        # Our own archives are two frames (manifest, then body); read across frame boundaries.
+        self._reader = zstandard.ZstdDecompressor().stream_reader(
+            cast(BinaryIO, raw), read_size=_READ_SIZE, read_across_frames=True
+        )
+
+    def readinto(self, buffer: memoryview) -> int:
+        try:
+            return int(self._reader.readinto(buffer))
+        except zstandard.ZstdError as exc:
+            raise RestoreRefused(WHOLE_ARCHIVE, Rule.CORRUPT_COMPRESSION, "a valid zstd stream", str(exc)) from exc
+
+    @property
+    def compressed_bytes(self) -> int:
+        return self._raw.count
+
+
+class _GzipSource:
+    def __init__(self, raw: _RawFile) -> None:
+        self._raw = raw
+        self._reader = gzip.GzipFile(fileobj=cast(BinaryIO, raw), mode="rb")
+
+    def readinto(self, buffer: memoryview) -> int:
+        try:
+            return int(self._reader.readinto(buffer))
+        except EOFError as exc:
+            raise RestoreRefused(WHOLE_ARCHIVE, Rule.TRUNCATED_ARCHIVE, "a complete gzip stream", str(exc)) from exc
+        except (OSError, zlib.error) as exc:
+            raise RestoreRefused(WHOLE_ARCHIVE, Rule.CORRUPT_COMPRESSION, "a valid gzip stream", str(exc)) from exc
+
+    @property
+    def compressed_bytes(self) -> int:
+        return self._raw.count
+
+
+class DirectoryReader:
+    """A backup directory read as a member stream: the manifest first, then every entry in sorted order, so the
+    same rules catch links, special files, setuid bits and unlisted files. Nothing is followed or written."""
+
+    def __init__(self, root: Path, limits: Limits, buffer_size: int = DEFAULT_BUFFER) -> None:
+        self._root = root
+        self._limits = limits
+        self._buffer = bytearray(buffer_size)
+        self.produced = 0
+        self.current = WHOLE_ARCHIVE
+        self._entries = iter(self._listing())
+        self._size = 0
+
+    def _listing(self) -> list[str]:
+        names: list[str] = []
+        for folder, dirs, files in os.walk(self._root, followlinks=False):
+            relative = os.path.relpath(folder, self._root)
+            prefix = "" if relative == "." else f"{relative}/"
+            names.extend(f"{prefix}{name}" for name in dirs + files)
+        names.sort()
+        if MANIFEST_NAME in names:
+            names.remove(MANIFEST_NAME)
+            names.insert(0, MANIFEST_NAME)
+        return names
+
+    def next_member(self) -> MemberHeader | None:
+        name = next(self._entries, None)
+        if name is None:
+            self.current = WHOLE_ARCHIVE
+            return None
+        self.current = name
+        info = os.lstat(self._root / name)
+        mode = stat.S_IMODE(info.st_mode)
+        if stat.S_ISREG(info.st_mode):
+            self._size = info.st_size
+            return MemberHeader(name, FILE, "0", info.st_size, mode, "", 0)
+        self._size = 0
+        if stat.S_ISDIR(info.st_mode):
+            return MemberHeader(name, DIRECTORY, "5", 0, mode, "", 0)
+        if stat.S_ISLNK(info.st_mode):
+            return MemberHeader(name, SYMLINK, "2", 0, mode, os.readlink(self._root / name), 0)
+        typeflag = "3" if stat.S_ISCHR(info.st_mode) else "4" if stat.S_ISBLK(info.st_mode) else "6"
+        if stat.S_ISSOCK(info.st_mode):
+            typeflag = "socket"
+        return MemberHeader(name, SPECIAL, typeflag, 0, mode, "", 0)
+
+    def data(self) -> Iterator[memoryview]:
+        view = memoryview(self._buffer)
+        fd = os.open(self._root / self.current, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+            while count := os.readv(fd, [view]):
+                self.produced += count
+                if self.produced > self._limits.max_total_bytes:
+                    raise RestoreRefused(
+                        self.current,
+                        Rule.TOTAL_SIZE_LIMIT,
+                        f"at most {self._limits.max_total_bytes} bytes",
+                        f"{self.produced} bytes so far",
+                    )
+                yield view[:count]
+        finally:
+            os.close(fd)
+
+    def finish(self) -> None:
+        return None
+
+    @property
+    def compressed_bytes(self) -> int:
+        return self.produced
+
+
+@contextmanager
+def open_member_stream(path: Path, limits: Limits, buffer_size: int = DEFAULT_BUFFER) -> Iterator[MemberStream]:
+    """Open an existing backup read-only as a member stream."""
+    kind = kind_of_existing(path)
+    if kind == DIRECTORY_KIND:
+        yield DirectoryReader(path, limits, buffer_size)
+        return
+    with ExitStack() as stack:
+        raw = _RawFile(path)
+        stack.callback(raw.close)
+        source: _RawFile | _ZstdSource | _GzipSource = raw
+        if kind == TAR_ZST:
+            source = _ZstdSource(raw)
+        elif kind == TAR_GZ:
+            source = _GzipSource(raw)
+        yield TarReader(source, limits, buffer_size)
+
+
+def compressed_frame(kind: str, sink: BinaryIO) -> BinaryIO:
+    """A writer that compresses into `sink` as one self-contained frame (zstd) or member (gzip). Frames written
+    one after another decompress as one continuous stream, which lets `create` put the manifest frame first."""
+    if kind == TAR_ZST:
+        compressor = zstandard.ZstdCompressor(level=3, write_checksum=True)
+        writer: BinaryIO = compressor.stream_writer(sink, closefd=False)
+        return writer
+    if kind == TAR_GZ:
+        return cast(BinaryIO, gzip.GzipFile(filename="", fileobj=sink, mode="wb", compresslevel=6, mtime=0))
+    raise ValueError(f"not a compressed kind: {kind}")

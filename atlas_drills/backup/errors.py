@@ -1,0 +1,105 @@
+"""What can be wrong with a backup: findings, refusals and unusable input, each naming member, rule and values.
+
+Rules are stable short codes (plain strings, so they travel through reports and xdist untouched). A refusal
+during restore and a finding during verify use the same codes, so a report reads the same either way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+
+class Rule:
+    """The stable rule codes. `verify` reports them as findings; `restore` raises the first as `RestoreRefused`."""
+
+    ABSOLUTE_PATH: Final = "absolute-path"
+    PARENT_TRAVERSAL: Final = "parent-traversal"
+    NON_CANONICAL_PATH: Final = "non-canonical-path"
+    # The format never writes links, so every link member is refused: `link-escape` when its target leaves the
+    # staging folder, `symbolic-link` when it would stay inside (still refused: nothing legitimate needs one).
+    LINK_ESCAPE: Final = "link-escape"
+    SYMBOLIC_LINK: Final = "symbolic-link"
+    HARD_LINK: Final = "hard-link"
+    SPECIAL_FILE: Final = "special-file"
+    SETUID_BIT: Final = "setuid-bit"
+    UNSUPPORTED_MEMBER: Final = "unsupported-member"
+    MALFORMED_HEADER: Final = "malformed-header"
+    DUPLICATE_MEMBER: Final = "duplicate-member"
+    UNLISTED_MEMBER: Final = "unlisted-member"
+    SIZE_MISMATCH: Final = "size-mismatch"
+    DIGEST_MISMATCH: Final = "digest-mismatch"
+    MISSING_MEMBER: Final = "missing-member"
+    TOTAL_SIZE_LIMIT: Final = "total-size-limit"
+    COMPRESSION_RATIO_LIMIT: Final = "compression-ratio-limit"
+    TRUNCATED_ARCHIVE: Final = "truncated-archive"
+    CORRUPT_COMPRESSION: Final = "corrupt-compression"
+    TRAILING_DATA: Final = "trailing-data"
+    MANIFEST_INVALID: Final = "manifest-invalid"
+    MANIFEST_NOT_FIRST: Final = "manifest-not-first"
+    SQLITE_INTEGRITY: Final = "sqlite-integrity"
+
+
+ALL_RULES: Final = frozenset(value for name, value in vars(Rule).items() if name.isupper())
+
+# Where a finding is about the archive as a whole rather than one member.
+WHOLE_ARCHIVE: Final = "<archive>"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One broken rule: which member, which rule, what was expected and what was observed."""
+
+    member: str
+    rule: str
+    expected: Any
+    observed: Any
+
+    def __str__(self) -> str:
+        return f"{self.member}: {self.rule} (expected {self.expected}, observed {self.observed})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"member": self.member, "rule": self.rule, "expected": self.expected, "observed": self.observed}
+
+
+class BackupError(Exception):
+    """Base of every backup problem this package raises on purpose."""
+
+
+class BackupUnusable(BackupError):
+    """The input cannot be read as a backup at all (missing path, unknown extension): fix the command line."""
+
+
+class BackupCreateError(BackupError):
+    """`backup create` cannot produce a faithful backup of this source (symlink, missing identity, file changed)."""
+
+
+class RestoreRefused(BackupError):
+    """A backup that must not be restored (or, during verify, a member that stops the stream).
+
+    Carries the finding so callers can assert on `member` and `rule` rather than on message text.
+    """
+
+    def __init__(self, member: str, rule: str, expected: Any, observed: Any, hint: str = "") -> None:
+        self.finding = Finding(member, rule, expected, observed)
+        self.hint = hint
+        message = f"restore refused: {self.finding}"
+        if hint:
+            message += f". {hint}"
+        super().__init__(message)
+
+    @property
+    def member(self) -> str:
+        return self.finding.member
+
+    @property
+    def rule(self) -> str:
+        return self.finding.rule
+
+    @property
+    def expected(self) -> Any:
+        return self.finding.expected
+
+    @property
+    def observed(self) -> Any:
+        return self.finding.observed

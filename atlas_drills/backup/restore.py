@@ -1,0 +1,226 @@
+"""Safe restore: verify and extract in one pass into a fresh staging folder, or refuse and leave nothing behind.
+
+The manifest comes first, so every later member is checked against it *before* a byte is written: where it lands,
+what it is, whether it is listed, whether its size is right. Data is hashed as it is written; a digest mismatch,
+a missing member or any other broken rule raises `RestoreRefused(member, rule, expected, observed)` and removes the
+staging folder. Files are created with O_EXCL|O_NOFOLLOW relative to directory descriptors opened (O_NOFOLLOW)
+from the resolved staging root, so no path in the archive, and no link planted in staging meanwhile, can make the
+restore write elsewhere. The backup is opened read-only and never modified.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from atlas_drills.backup.archive import MemberStream, kind_of_existing, open_member_stream
+from atlas_drills.backup.errors import WHOLE_ARCHIVE, BackupUnusable, RestoreRefused, Rule
+from atlas_drills.backup.manifest import MANIFEST_NAME, BackupManifest, ManifestInvalid, parse_backup_manifest
+from atlas_drills.backup.rules import MemberLedger, header_finding, normalized_name
+from atlas_drills.backup.tarstream import DEFAULT_BUFFER, DIRECTORY, FILE, Limits, MemberHeader
+
+_DIRECTORY_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_CREATE_FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+@dataclass(frozen=True)
+class RestoreLimits:
+    """Bounds a restore enforces while it reads, so a hostile archive cannot fill the disk or the memory."""
+
+    max_total_bytes: int = 1 << 40
+    # Real backups (SQLite pages, JSON) compress 2-20x; past 1000x after the first 64 MiB is a bomb.
+    max_compression_ratio: float = 1000.0
+    ratio_grace_bytes: int = 64 << 20
+    max_manifest_bytes: int = 64 << 20
+    buffer_size: int = DEFAULT_BUFFER
+
+    def stream_limits(self) -> Limits:
+        return Limits(self.max_total_bytes, self.max_compression_ratio, self.ratio_grace_bytes)
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    backup: Path
+    kind: str
+    staging: Path
+    manifest: BackupManifest
+    files: int
+    restored_bytes: int
+    archive_bytes_read: int
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase: open, verify_extract
+
+
+def refuse(finding_member: str, rule: str, expected: object, observed: object, hint: str = "") -> RestoreRefused:
+    return RestoreRefused(finding_member, rule, expected, observed, hint)
+
+
+def read_manifest(stream: MemberStream, limits: RestoreLimits) -> BackupManifest:
+    """The first member, which must be a valid `backup-manifest.json`."""
+    header = stream.next_member()
+    if header is None:
+        raise refuse(WHOLE_ARCHIVE, Rule.MANIFEST_NOT_FIRST, f"{MANIFEST_NAME} as first member", "empty archive")
+    name = normalized_name(header)
+    if name != MANIFEST_NAME or header.kind != FILE:
+        raise refuse(name, Rule.MANIFEST_NOT_FIRST, f"{MANIFEST_NAME} as first member", f"{header.kind} {name}")
+    problem = header_finding(header)
+    if problem is not None:
+        raise refuse(problem.member, problem.rule, problem.expected, problem.observed)
+    if header.size > limits.max_manifest_bytes:
+        raise refuse(name, Rule.TOTAL_SIZE_LIMIT, f"manifest <= {limits.max_manifest_bytes} bytes", header.size)
+    data = b"".join(bytes(chunk) for chunk in stream.data())
+    try:
+        manifest = parse_backup_manifest(data)
+    except ManifestInvalid as exc:
+        first = exc.findings[0]
+        others = f"All problems: {exc}" if len(exc.findings) > 1 else ""
+        raise refuse(first.member, first.rule, first.expected, first.observed, others) from exc
+    if manifest.total_size > limits.max_total_bytes:
+        raise refuse(
+            MANIFEST_NAME,
+            Rule.TOTAL_SIZE_LIMIT,
+            f"at most {limits.max_total_bytes} bytes",
+            f"{manifest.total_size} bytes listed",
+            "Raise RestoreLimits.max_total_bytes if this backup is genuinely that large.",
+        )
+    return manifest
+
+
+class StagingWriter:
+    """Creates folders and files strictly below one resolved root, through directory descriptors."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._folders: dict[str, int] = {"": os.open(root, _DIRECTORY_FLAGS)}
+
+    def folder(self, relative: str) -> int:
+        known = self._folders.get(relative)
+        if known is not None:
+            return known
+        parent, _, name = relative.rpartition("/")
+        parent_fd = self.folder(parent)
+        # Made earlier for a sibling, or listed as a directory member: either way opened with O_NOFOLLOW below.
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(name, 0o755, dir_fd=parent_fd)
+        fd = os.open(name, _DIRECTORY_FLAGS, dir_fd=parent_fd)
+        self._folders[relative] = fd
+        return fd
+
+    def create(self, relative: str, executable: bool) -> int:
+        parent, _, name = relative.rpartition("/")
+        fd = os.open(name, _CREATE_FLAGS, 0o600, dir_fd=self.folder(parent))
+        os.fchmod(fd, 0o755 if executable else 0o644)
+        return fd
+
+    def close(self) -> None:
+        for fd in self._folders.values():
+            os.close(fd)
+        self._folders.clear()
+
+
+def _write_all(fd: int, chunk: memoryview) -> None:
+    while chunk:
+        chunk = chunk[os.write(fd, chunk) :]
+
+
+def extract_member(stream: MemberStream, staging: StagingWriter, name: str, header: MemberHeader, sha256: str) -> int:
+    """Write the current member to staging while hashing it; refuse on a digest or length mismatch."""
+    digest = hashlib.sha256()
+    written = 0
+    fd = staging.create(name, bool(header.mode & 0o111))
+    try:
+        for chunk in stream.data():
+            digest.update(chunk)
+            _write_all(fd, chunk)
+            written += len(chunk)
+    finally:
+        os.close(fd)
+    if written != header.size:
+        raise refuse(name, Rule.SIZE_MISMATCH, f"{header.size} bytes", f"{written} bytes")
+    if digest.hexdigest() != sha256:
+        raise refuse(name, Rule.DIGEST_MISMATCH, sha256, digest.hexdigest())
+    return written
+
+
+def _prepare_staging(staging: Path) -> tuple[Path, bool]:
+    """Resolve staging; create it (True) or accept an existing empty folder (False)."""
+    if os.path.lexists(staging):
+        if staging.is_symlink() or not staging.is_dir():
+            raise BackupUnusable(f"{staging}: exists and is not a folder; restore needs a new or empty folder")
+        if any(staging.iterdir()):
+            raise BackupUnusable(f"{staging}: folder is not empty; restore needs a new or empty folder")
+        return staging.resolve(strict=True), False
+    staging.mkdir(parents=True, mode=0o755)
+    return staging.resolve(strict=True), True
+
+
+def _discard(root: Path, created: bool) -> None:
+    if created:
+        shutil.rmtree(root, ignore_errors=True)
+        return
+    for child in root.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
+def restore_backup(backup: Path, staging: Path, limits: RestoreLimits | None = None) -> RestoreResult:
+    """Verify and extract `backup` into `staging` in one pass. Raises `RestoreRefused` (staging removed) or
+    `BackupUnusable` (bad arguments; nothing created)."""
+    limits = limits or RestoreLimits()
+    started = time.monotonic()
+    kind = kind_of_existing(backup)
+    root, created = _prepare_staging(staging)
+    try:
+        with open_member_stream(backup, limits.stream_limits(), limits.buffer_size) as stream:
+            manifest = read_manifest(stream, limits)
+            opened = time.monotonic()
+            files, restored = _extract_all(stream, manifest, root)
+            archive_bytes = stream.compressed_bytes
+    except BaseException:
+        _discard(root, created)
+        raise
+    finished = time.monotonic()
+    return RestoreResult(
+        backup=backup,
+        kind=kind,
+        staging=root,
+        manifest=manifest,
+        files=files,
+        restored_bytes=restored,
+        archive_bytes_read=archive_bytes,
+        timings={"open": opened - started, "verify_extract": finished - opened, "total": finished - started},
+    )
+
+
+def _extract_all(stream: MemberStream, manifest: BackupManifest, root: Path) -> tuple[int, int]:
+    ledger = MemberLedger(manifest)
+    listed = manifest.by_path()
+    writer = StagingWriter(root)
+    files = restored = 0
+    try:
+        while (header := stream.next_member()) is not None:
+            name = normalized_name(header)
+            problem = header_finding(header) or ledger.admit(name, header)
+            if problem is not None:
+                raise refuse(problem.member, problem.rule, problem.expected, problem.observed)
+            if header.kind == DIRECTORY:
+                if name:
+                    writer.folder(name)
+                continue
+            restored += extract_member(stream, writer, name, header, listed[name].sha256)
+            files += 1
+        missing = ledger.missing()
+        if missing:
+            first = missing[0]
+            raise refuse(first.member, first.rule, first.expected, f"absent ({len(missing)} listed file(s) missing)")
+        stream.finish()
+    finally:
+        writer.close()
+    return files, restored

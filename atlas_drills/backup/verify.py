@@ -1,0 +1,183 @@
+"""`backup verify`: prove a backup intact, reporting every problem at once, writing nothing outside a private
+temporary folder (SQLite members are copied there for `PRAGMA integrity_check`, then removed).
+
+Unlike restore, verify does not need the manifest first: it records each member's size and digest as it streams,
+then compares the whole set with the manifest wherever it was found, and reports the order separately.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from atlas_drills.backup.archive import DIRECTORY_KIND, MemberStream, kind_of_existing, open_member_stream
+from atlas_drills.backup.errors import Finding, RestoreRefused, Rule
+from atlas_drills.backup.manifest import MANIFEST_NAME, BackupManifest, ManifestInvalid, parse_backup_manifest
+from atlas_drills.backup.restore import RestoreLimits
+from atlas_drills.backup.rules import header_finding, implied_directories, normalized_name
+from atlas_drills.backup.sources import SQLITE_SUFFIX
+from atlas_drills.backup.tarstream import DIRECTORY, MemberHeader
+
+_MAX_INTEGRITY_LINES: Final = 5
+
+
+@dataclass(frozen=True)
+class Observed:
+    size: int
+    sha256: str
+
+
+@dataclass
+class VerifyReport:
+    backup: Path
+    kind: str
+    manifest: BackupManifest | None = None
+    findings: list[Finding] = field(default_factory=list)
+    members: int = 0
+    archive_bytes_read: int = 0
+
+    @property
+    def intact(self) -> bool:
+        return not self.findings
+
+
+def _integrity_problems(path: Path) -> list[str]:
+    try:
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        try:
+            rows = connection.execute("PRAGMA integrity_check").fetchall()
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        return [f"{type(exc).__name__}: {exc}"]
+    lines = [str(row[0]) for row in rows]
+    return [] if lines == ["ok"] else lines[:_MAX_INTEGRITY_LINES]
+
+
+class _Scan:
+    def __init__(self, private: Path) -> None:
+        self.private = private
+        self.findings: list[Finding] = []
+        self.observed: dict[str, list[Observed]] = {}
+        self.directories: set[str] = set()
+        self.first: str | None = None
+        self.manifest_bytes: bytes | None = None
+        self.members = 0
+
+    def run(self, stream: MemberStream, limits: RestoreLimits) -> None:
+        try:
+            while (header := stream.next_member()) is not None:
+                self.member(stream, header, limits)
+            stream.finish()
+        except RestoreRefused as exc:
+            # A stream-level problem (truncation, corrupt compression, bad header): nothing after it is readable.
+            self.findings.append(exc.finding)
+
+    def member(self, stream: MemberStream, header: MemberHeader, limits: RestoreLimits) -> None:
+        name = normalized_name(header)
+        self.members += 1
+        if self.first is None:
+            self.first = name
+        problem = header_finding(header)
+        if problem is not None:
+            self.findings.append(problem)
+            return
+        if header.kind == DIRECTORY:
+            if name in self.directories:
+                self.findings.append(Finding(name, Rule.DUPLICATE_MEMBER, "each member once", "seen before"))
+            self.directories.add(name)
+            return
+        keep = name == MANIFEST_NAME and self.manifest_bytes is None and header.size <= limits.max_manifest_bytes
+        sqlite_copy = self.private / "member.sqlite" if name.endswith(SQLITE_SUFFIX) else None
+        observed, data = self._digest(stream, keep, sqlite_copy)
+        if keep:
+            self.manifest_bytes = data
+        if sqlite_copy is not None:
+            problems = _integrity_problems(sqlite_copy)
+            sqlite_copy.unlink()
+            if problems:
+                self.findings.append(Finding(name, Rule.SQLITE_INTEGRITY, "PRAGMA integrity_check: ok", problems))
+        self.observed.setdefault(name, []).append(observed)
+
+    def _digest(self, stream: MemberStream, keep: bool, copy: Path | None) -> tuple[Observed, bytes]:
+        digest = hashlib.sha256()
+        kept = bytearray()
+        size = 0
+        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600) if copy else None
+        try:
+            for chunk in stream.data():
+                digest.update(chunk)
+                size += len(chunk)
+                if keep:
+                    kept += chunk
+                if fd is not None:
+                    view = chunk
+                    while view:
+                        view = view[os.write(fd, view) :]
+        finally:
+            if fd is not None:
+                os.close(fd)
+        return Observed(size, digest.hexdigest()), bytes(kept)
+
+
+def _compare(scan: _Scan, manifest: BackupManifest) -> list[Finding]:
+    found: list[Finding] = []
+    listed = manifest.by_path()
+    implied = implied_directories(listed)
+    for name in sorted(scan.observed):
+        copies = scan.observed[name]
+        if name == MANIFEST_NAME:
+            if len(copies) > 1:
+                found.append(Finding(name, Rule.DUPLICATE_MEMBER, "each member once", f"{len(copies)} copies"))
+            continue
+        if len(copies) > 1:
+            found.append(Finding(name, Rule.DUPLICATE_MEMBER, "each member once", f"{len(copies)} copies"))
+        entry = listed.get(name)
+        if entry is None:
+            found.append(Finding(name, Rule.UNLISTED_MEMBER, f"listed in {MANIFEST_NAME}", "not listed"))
+            continue
+        for copy in copies:
+            if copy.size != entry.size:
+                found.append(Finding(name, Rule.SIZE_MISMATCH, f"{entry.size} bytes", f"{copy.size} bytes"))
+            elif copy.sha256 != entry.sha256:
+                found.append(Finding(name, Rule.DIGEST_MISMATCH, entry.sha256, copy.sha256))
+    for name in sorted(scan.directories - implied - {""}):
+        found.append(Finding(name, Rule.UNLISTED_MEMBER, "a folder holding listed files", "directory not implied"))
+    for entry in manifest.files:
+        if entry.path not in scan.observed:
+            expected = f"{entry.size} bytes, sha256 {entry.sha256}"
+            found.append(Finding(entry.path, Rule.MISSING_MEMBER, expected, "absent"))
+    return found
+
+
+def verify_backup(backup: Path, limits: RestoreLimits | None = None) -> VerifyReport:
+    """Check everything; raise only `BackupUnusable` (not a backup at all). Findings carry every problem."""
+    limits = limits or RestoreLimits()
+    kind = kind_of_existing(backup)
+    report = VerifyReport(backup, kind)
+    with tempfile.TemporaryDirectory(prefix="atlas-backup-verify-") as private:
+        scan = _Scan(Path(private))
+        with open_member_stream(backup, limits.stream_limits(), limits.buffer_size) as stream:
+            scan.run(stream, limits)
+            report.archive_bytes_read = stream.compressed_bytes
+    report.members = scan.members
+    report.findings.extend(scan.findings)
+    if scan.manifest_bytes is None:
+        report.findings.append(Finding(MANIFEST_NAME, Rule.MISSING_MEMBER, "the backup manifest", "absent"))
+        return report
+    if scan.first != MANIFEST_NAME and kind != DIRECTORY_KIND:
+        report.findings.append(
+            Finding(MANIFEST_NAME, Rule.MANIFEST_NOT_FIRST, "first member", f"first member is {scan.first}")
+        )
+    try:
+        report.manifest = parse_backup_manifest(scan.manifest_bytes)
+    except ManifestInvalid as exc:
+        report.findings.extend(exc.findings)
+        return report
+    report.findings.extend(_compare(scan, report.manifest))
+    return report
