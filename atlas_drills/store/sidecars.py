@@ -88,9 +88,14 @@ def lifecycle_state_bytes(dataset: DatasetId, transition_at: int) -> bytes:
     )
 
 
-def write_publish_sidecars(derived: Path, dataset: DatasetId, transition_at: int) -> ArtifactDigests:
-    """Write the four sidecars for the manifest and SQLite file already in `derived`."""
-    digests = ArtifactDigests.of_files(derived)
+def write_publish_sidecars(
+    derived: Path, dataset: DatasetId, transition_at: int, digests: ArtifactDigests | None = None
+) -> ArtifactDigests:
+    """Write the four sidecars for the manifest and SQLite file already in `derived`.
+
+    `digests`, when the caller already hashed both files, saves re-reading a large artifact.
+    """
+    digests = digests or ArtifactDigests.of_files(derived)
     files = {
         MANIFEST_LOCK_FILE: manifest_lock_bytes(digests),
         IMMUTABLE_MARKER_FILE: immutable_marker_bytes(dataset, digests),

@@ -1,0 +1,79 @@
+"""`genes.gff3.gz`: the annotation as Ensembl publishes it (GFF3, gene -> transcript -> exon), gzip level 1.
+
+Written from the very genes the artifact is built from, so the input file and the served data agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from contextlib import ExitStack
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+
+from atlas_drills.sample.annotation import Gene
+from atlas_drills.sample.reproducible import deterministic_gzip
+
+SOURCE = "ensembl"
+
+
+class Gff3Writer:
+    """Streams genes into a gzip'd GFF3 file, and digests the uncompressed text on the way (the normalized input)."""
+
+    def __init__(self, path: Path, assembly: str, contigs: Iterable[tuple[str, int]]) -> None:
+        self._stack = ExitStack()
+        self._out: BinaryIO = self._stack.enter_context(deterministic_gzip(path))
+        self._text_digest = hashlib.sha256()
+        header = ["##gff-version 3", f"#!genome-build {SOURCE} {assembly}"]
+        header.extend(f"##sequence-region   {name} 1 {length}" for name, length in contigs)
+        self._write("\n".join(header) + "\n")
+
+    def _write(self, text: str) -> None:
+        data = text.encode("ascii")
+        self._text_digest.update(data)
+        self._out.write(data)
+
+    def add(self, genes: Iterable[Gene]) -> None:
+        lines: list[str] = []
+        emit = lines.append
+        for gene in genes:
+            seqid, strand, gene_id = gene.seqid, gene.strand, gene.gene_id
+            emit(
+                f"{seqid}\t{SOURCE}\t{gene.feature_type}\t{gene.start}\t{gene.end}\t.\t{strand}\t.\t"
+                f"ID=gene:{gene_id};Name={gene.name};biotype={gene.biotype};gene_id={gene_id}\n"
+            )
+            exons = gene.exons
+            for tx in gene.transcripts:
+                own = exons[tx.first_exon : tx.last_exon]
+                tx_id = tx.transcript_id
+                emit(
+                    f"{seqid}\t{SOURCE}\t{tx.feature_type}\t{own[0].start}\t{own[-1].end}\t.\t{strand}\t.\t"
+                    f"ID=transcript:{tx_id};Parent=gene:{gene_id};biotype={tx.biotype};transcript_id={tx_id}\n"
+                )
+                count = len(own)
+                for position, exon in enumerate(own):
+                    # Ensembl ranks exons in transcription order: on the minus strand rank 1 is the rightmost.
+                    rank = position + 1 if strand == "+" else count - position
+                    emit(
+                        f"{seqid}\t{SOURCE}\texon\t{exon.start}\t{exon.end}\t.\t{strand}\t.\t"
+                        f"Parent=transcript:{tx_id};exon_id={exon.exon_id};rank={rank}\n"
+                    )
+            emit("###\n")
+        self._write("".join(lines))
+
+    @property
+    def text_sha256(self) -> str:
+        """sha256 of the uncompressed GFF3 text written so far."""
+        return self._text_digest.hexdigest()
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def __enter__(self) -> Gff3Writer:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
