@@ -4,4 +4,5 @@ pytest_plugins = [
     "fixtures.options",
     "fixtures.run",
     "fixtures.drills",
+    "fixtures.restore",
 ]
