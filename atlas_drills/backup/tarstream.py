@@ -149,7 +149,9 @@ class TarReader:
         self._start = 0
         self._end = 0
         self._eof = False
-        self.produced = 0  # bytes of tar stream read so far
+        # Bytes of tar stream consumed so far. Counted as the parser consumes them (not as the buffer fills), so a
+        # limit names the member being read and the manifest's own size check gets the first word.
+        self.produced = 0
         self.current = WHOLE_ARCHIVE  # the member being read, for refusals raised mid-stream
         self._pending_data = 0
         self._pending_padding = 0
@@ -174,11 +176,11 @@ class TarReader:
             self._eof = True
             return 0
         self._end += count
-        self.produced += count
-        self._check_limits()
         return count
 
-    def _check_limits(self) -> None:
+    def _consume(self, count: int) -> None:
+        self._start += count
+        self.produced += count
         limits = self._limits
         if self.produced > limits.max_total_bytes:
             raise RestoreRefused(
@@ -205,7 +207,7 @@ class TarReader:
                     self.current, Rule.TRUNCATED_ARCHIVE, f"{size} bytes of {what}", f"{self._end - self._start}"
                 )
         data = bytes(self._view[self._start : self._start + size])
-        self._start += size
+        self._consume(size)
         return data
 
     def _skip(self, size: int, what: str) -> None:
@@ -220,8 +222,8 @@ class TarReader:
                     self.current, Rule.TRUNCATED_ARCHIVE, f"{size} bytes of {what}", f"{size - remaining}"
                 )
             step = min(remaining, self._end - self._start)
-            yield self._view[self._start : self._start + step]
-            self._start += step
+            self._consume(step)
+            yield self._view[self._start - step : self._start]
             remaining -= step
 
     # -- members -------------------------------------------------------------------------------------------------
@@ -234,7 +236,7 @@ class TarReader:
         self.current = WHOLE_ARCHIVE
         overrides: dict[str, str] = {}
         while True:
-            offset = self.produced - (self._end - self._start)
+            offset = self.produced
             block = self._take(BLOCK, "a tar header")
             if block == ZERO_BLOCK:
                 if overrides:
@@ -304,7 +306,7 @@ class TarReader:
             tail = self._view[self._start : self._end].tobytes()
             if tail.count(0) != len(tail):
                 raise RestoreRefused(WHOLE_ARCHIVE, Rule.TRAILING_DATA, "only zeros after end of archive", "data")
-            self._start = self._end
+            self._consume(len(tail))
             if not self._read_more():
                 return
 
