@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 from typing import Any
 
 from atlas_drills.sandbox.docker import LABEL_PREFIX, MANAGED_LABEL
@@ -18,9 +19,10 @@ HOST_LABEL = f"{LABEL_PREFIX}.controller-host"
 PID_LABEL = f"{LABEL_PREFIX}.controller-pid"
 
 
-def controller_labels(run_id: str) -> dict[str, str]:
-    """Labels (without the prefix) naming this run and its controller process."""
-    return {"run": run_id, "controller-host": socket.gethostname(), "controller-pid": str(os.getpid())}
+def controller_labels(run_id: str, controller_pid: int) -> dict[str, str]:
+    """Labels (without the prefix) naming this run and the process that controls it (the xdist controller, not
+    the worker that starts the container: a run is over when its controller is)."""
+    return {"run": run_id, "controller-host": socket.gethostname(), "controller-pid": str(controller_pid)}
 
 
 def _pid_alive(pid: int) -> bool:
@@ -30,7 +32,12 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    # A killed process whose parent died too may stay a zombie where nothing reaps orphans (PID 1 in a sandbox).
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
 
 
 def _orphaned(labels: dict[str, str]) -> bool:
