@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: help install lint test clean
+.PHONY: help install lint engine images test clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -22,8 +22,14 @@ lint: $(STAMP) ## ruff check, ruff format --check, mypy
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: lint ## lint, then the suite's own tests (tests/)
-	$(PY) -m pytest -n 2 $(PYTEST_ARGS) tests
+engine: $(STAMP) ## find a Docker engine, or (root on Debian/Ubuntu) install docker.io and start one
+	$(VENV)/bin/atlas-drills engine ensure || echo "atlas-drills: no Docker engine here: drills fall back to local processes; Docker tests skip" >&2
+
+images: engine ## build the base image (mmdebstrap, no registry) and the stand-in image when missing
+	$(VENV)/bin/atlas-drills images build >/dev/null || echo "atlas-drills: no target images: drills fall back to local processes" >&2
+
+test: lint images ## lint, then the suite's own tests (tests/), in parallel
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS) tests
 
 clean: ## remove the virtualenv and caches (never reports/)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info

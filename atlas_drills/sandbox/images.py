@@ -71,7 +71,13 @@ def _bootstrap_command() -> list[str]:
     if os.geteuid() == 0 and Path("/etc/debian_version").exists():
         apt = shutil.which("apt-get") or "/usr/bin/apt-get"
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run([apt, "install", "-y", "-q", "--no-install-recommends", "mmdebstrap"], env=env, check=True)
+        subprocess.run([apt, "update", "-q"], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [apt, "install", "-y", "-q", "--no-install-recommends", "mmdebstrap"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         return _bootstrap_command()
     raise ImageError(
         "the base image is missing and mmdebstrap is not installed: install it (apt-get install mmdebstrap), "
