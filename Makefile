@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: help install lint engine images test clean
+.PHONY: help install lint engine images test clean bench-restore
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -33,3 +33,6 @@ test: lint images ## lint, then the suite's own tests (tests/), in parallel
 
 clean: ## remove the virtualenv and caches (never reports/)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info
+
+bench-restore: $(STAMP) ## restore throughput on a >= 1 GiB backup: ours (one pass) vs tar -x + sha256sum -c
+	$(PY) -m tests.bench.bench_restore $(BENCH_ARGS)
