@@ -5,4 +5,5 @@ pytest_plugins = [
     "fixtures.run",
     "fixtures.drills",
     "fixtures.restore",
+    "fixtures.evidence",
 ]
