@@ -13,6 +13,8 @@ from typing import Any
 CRITERIA = ("release identity", "rollback policy", "readiness", "query paths", "evidence")
 VERDICTS = ("pass", "fail", "inconclusive")
 
+DRILL_ID_PROPERTY = "drill.id"  # on every drill check, from collection
+CRITERION_PROPERTY = "drill.criterion"  # on every drill check that has a criterion marker
 FINDING_PROPERTY = "drill.finding"  # one per checked fact: Finding.as_dict()
 CONTEXT_PROPERTY = "drill.context"  # once per test that used a restore: the drill's context (see fixtures/restore.py)
 OUTCOME_PROPERTY = "drill.outcome"  # when the drill could not run normally: {"kind": "refused"|"inconclusive", ...}
