@@ -61,8 +61,8 @@ class GeneKind:
 
 
 _KINDS_BY_WEIGHT = (
-    (100, GeneKind("protein_coding", "gene", "mRNA", (1_000, 12_000), (3, 8), (1, 4))),
-    (74, GeneKind("lncRNA", "ncRNA_gene", "lnc_RNA", (500, 6_000), (2, 4), (1, 3))),
+    (100, GeneKind("protein_coding", "gene", "mRNA", (1_000, 12_000), (2, 7), (1, 4))),
+    (74, GeneKind("lncRNA", "ncRNA_gene", "lnc_RNA", (500, 6_000), (2, 3), (1, 3))),
     (30, GeneKind("processed_pseudogene", "pseudogene", "pseudogenic_transcript", (300, 1_500), (1, 1), (1, 1))),
     (10, GeneKind("pseudogene", "pseudogene", "pseudogenic_transcript", (400, 3_000), (1, 2), (1, 1))),
     (16, GeneKind("miRNA", "ncRNA_gene", "miRNA", (60, 110), (1, 1), (1, 1))),
@@ -156,30 +156,50 @@ class Universe:
 
     def genes(self, release_index: int) -> Iterator[Gene]:
         """The genes of one release, in genomic order (contig by contig, ascending start)."""
+        for versions in self.gene_versions():
+            gene = versions[release_index]
+            if gene is not None:
+                yield gene
+
+    def gene_versions(self, only_events: bool = False) -> Iterator[tuple[Gene | None, ...]]:
+        """Each slot's gene as every release has it (None where absent), in genomic order.
+
+        A gene no release changes is one object repeated, so a caller can format it once for all releases.
+        `only_events` skips building the others (the random stream is still walked, to stay aligned).
+        """
         factory = _GeneFactory(self)
         events = _EventLocator(self)
+        releases = range(self.release_count)
         # str seeds go through sha512 in `random.seed`: stable across runs and Python hash randomisation.
         rng = random.Random(f"atlas-drills-sample:{self.seed}:{self.species}")  # noqa: S311 - seeded data, not secrets
         draw = rng.getrandbits
         contigs = self.contigs()
         count = len(contigs)
         for index, (seqid, _length) in enumerate(contigs):
-            slots = self._contig_slots(index, count)
-            for local, slot in enumerate(slots):
+            for local, slot in enumerate(self._contig_slots(index, count)):
                 layout_bits, exon_bits = draw(64), draw(64)  # always drawn: keeps releases aligned slot by slot
                 event = events.event_at(slot)
-                if event is not None and not _present(event, release_index):
+                if event is None and only_events:
                     continue
                 window_start = CONTIG_LEAD_BASES + local * GENE_WINDOW_BASES + 1
-                yield factory.gene(
-                    slot=slot,
-                    seqid=seqid,
-                    window_start=window_start,
-                    a=layout_bits,
-                    b=exon_bits,
-                    event=event,
-                    release_index=release_index,
-                )
+
+                slot_genes: list[Gene | None] = []
+                for release in releases if event is not None else releases[:1]:
+                    if event is not None and not _present(event, release):
+                        slot_genes.append(None)
+                        continue
+                    gene = factory.gene(
+                        slot=slot,
+                        seqid=seqid,
+                        window_start=window_start,
+                        a=layout_bits,
+                        b=exon_bits,
+                        event=event,
+                        release_index=release,
+                    )
+                    slot_genes.append(gene)
+                # A gene no event touches is the same in every release: one object, repeated.
+                yield tuple(slot_genes) if event is not None else (slot_genes[0],) * self.release_count
 
 
 class _EventLocator:

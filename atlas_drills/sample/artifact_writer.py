@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from atlas_drills.sample.annotation import CODING_TRANSCRIPT_BIOTYPES, Gene
@@ -37,8 +37,8 @@ _INSERTS = {
     "transcript_exon_map": "INSERT INTO transcript_exon_map VALUES (?,?,?)",
 }
 # Derived in SQL from the loaded rows: no second pass over the genes in Python.
-_DERIVED = (
-    "INSERT INTO gene_summary_rtree(gene_rowid, start, end) SELECT id, start, end FROM gene_summary",
+RTREE_FROM_GENES = "INSERT INTO gene_summary_rtree(gene_rowid, start, end) SELECT id, start, end FROM gene_summary"
+DATASET_STATS_FROM_GENES = (
     "INSERT INTO dataset_stats SELECT 'biotype', biotype, count(*) FROM gene_summary GROUP BY biotype",
     "INSERT INTO dataset_stats SELECT 'seqid', seqid, count(*) FROM gene_summary GROUP BY seqid",
 )
@@ -57,16 +57,93 @@ def coding_length(spliced_length: int) -> int:
     return spliced_length * 3 // 4 // 3 * 3
 
 
+@dataclass
+class GeneRows:
+    """The rows a batch of genes adds to each table loaded from Python."""
+
+    gene_summary: list[tuple[object, ...]] = field(default_factory=list)
+    genes: list[tuple[object, ...]] = field(default_factory=list)
+    transcript_summary: list[tuple[object, ...]] = field(default_factory=list)
+    transcripts: list[tuple[object, ...]] = field(default_factory=list)
+    exons: list[tuple[object, ...]] = field(default_factory=list)
+    transcript_exon_map: list[tuple[object, ...]] = field(default_factory=list)
+
+    def insert(self, db: sqlite3.Connection) -> None:
+        for table, statement in _INSERTS.items():
+            db.executemany(statement, getattr(self, table))
+
+
+def gene_rows(genes: Iterable[Gene], last_gene_rowid: int, last_transcript_rowid: int) -> GeneRows:
+    """Rows for `genes`, numbering gene_summary and transcript_summary ids on from the last ones used."""
+    rows = GeneRows()
+    summaries, gene_rows_, tx_summaries, tx_rows = (
+        rows.gene_summary,
+        rows.genes,
+        rows.transcript_summary,
+        rows.transcripts,
+    )
+    exon_rows, exon_map = rows.exons, rows.transcript_exon_map
+    gene_rowid, tx_rowid = last_gene_rowid, last_transcript_rowid
+    for gene in genes:
+        gene_rowid += 1
+        gene_id, seqid, strand = gene.gene_id, gene.seqid, gene.strand
+        exons = gene.exons
+        for exon in exons:
+            exon_rows.append((exon.exon_id, seqid, exon.start, exon.end, strand))
+        gene_coding = 0
+        for tx in gene.transcripts:
+            tx_rowid += 1
+            own = exons[tx.first_exon : tx.last_exon]
+            start, end, count = own[0].start, own[-1].end, len(own)
+            coding = tx.biotype in CODING_TRANSCRIPT_BIOTYPES
+            gene_coding |= coding
+            tx_id = tx.transcript_id
+            tx_summaries.append(
+                (tx_rowid, tx_id, gene_id, tx.feature_type, tx.biotype, seqid, start, end, count,
+                 tx.spliced_length, int(coding))
+            )  # fmt: skip
+            tx_rows.append(
+                (tx_id, gene_id, tx.feature_type, tx.biotype, seqid, start, end, strand, end - start + 1,
+                 tx.spliced_length, coding_length(tx.spliced_length) if coding else 0)
+            )  # fmt: skip
+            for position, exon in enumerate(own):
+                # Exons are numbered in transcription order: on the minus strand exon 1 is the rightmost.
+                number = position + 1 if strand == "+" else count - position
+                exon_map.append((tx_id, exon.exon_id, number))
+        length = gene.end - gene.start + 1
+        summaries.append(
+            (gene_rowid, gene_id, gene.name, gene.name.lower(), gene.biotype, seqid, gene.start, gene.end,
+             len(gene.transcripts), len(exons), sum(e.end - e.start + 1 for e in exons), gene_coding, length)
+        )  # fmt: skip
+        gene_rows_.append((gene_id, gene.name, gene.biotype, seqid, gene.start, gene.end, strand, length))
+    return rows
+
+
+def open_for_build(path: Path) -> sqlite3.Connection:
+    """A connection with the bulk-load pragmas (a new file also gets its page size)."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute(f"PRAGMA page_size={PAGE_SIZE}")  # no effect on an existing database
+    db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+    for name, value in BUILD_PRAGMAS.items():
+        db.execute(f"PRAGMA {name}={value}")
+    return db
+
+
+def analyze_and_close(db: sqlite3.Connection) -> None:
+    """Bounded ANALYZE, commit, and back to a plain rollback-journal file the server can open immutable."""
+    db.execute(f"PRAGMA analysis_limit={ANALYZE_ROW_LIMIT}")
+    db.execute("ANALYZE")
+    db.execute("COMMIT")
+    db.execute("PRAGMA journal_mode=DELETE")
+    db.close()
+
+
 class ArtifactWriter:
     """Build one artifact: `add` batches of genes, then `finish` with the contigs and `atlas_meta` values."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.execute(f"PRAGMA page_size={PAGE_SIZE}")
-        self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-        for name, value in BUILD_PRAGMAS.items():
-            self._db.execute(f"PRAGMA {name}={value}")
+        self._db = open_for_build(path)
         create_schema(self._db)
         self._db.execute("BEGIN")
         self._genes = 0
@@ -74,58 +151,17 @@ class ArtifactWriter:
         self._exons = 0
 
     def add(self, genes: Iterable[Gene]) -> None:
-        summaries: list[tuple[object, ...]] = []
-        gene_rows: list[tuple[object, ...]] = []
-        tx_summaries: list[tuple[object, ...]] = []
-        tx_rows: list[tuple[object, ...]] = []
-        exon_rows: list[tuple[object, ...]] = []
-        exon_map: list[tuple[object, ...]] = []
-        gene_rowid, tx_rowid = self._genes, self._transcripts
-        for gene in genes:
-            gene_rowid += 1
-            gene_id, seqid, strand = gene.gene_id, gene.seqid, gene.strand
-            exons = gene.exons
-            for exon in exons:
-                exon_rows.append((exon.exon_id, seqid, exon.start, exon.end, strand))
-            gene_coding = 0
-            for tx in gene.transcripts:
-                tx_rowid += 1
-                own = exons[tx.first_exon : tx.last_exon]
-                start, end, count = own[0].start, own[-1].end, len(own)
-                coding = tx.biotype in CODING_TRANSCRIPT_BIOTYPES
-                gene_coding |= coding
-                tx_id = tx.transcript_id
-                tx_summaries.append(
-                    (tx_rowid, tx_id, gene_id, tx.feature_type, tx.biotype, seqid, start, end, count,
-                     tx.spliced_length, int(coding))
-                )  # fmt: skip
-                tx_rows.append(
-                    (tx_id, gene_id, tx.feature_type, tx.biotype, seqid, start, end, strand, end - start + 1,
-                     tx.spliced_length, coding_length(tx.spliced_length) if coding else 0)
-                )  # fmt: skip
-                for position, exon in enumerate(own):
-                    number = position + 1 if strand == "+" else count - position
-                    exon_map.append((tx_id, exon.exon_id, number))
-            length = gene.end - gene.start + 1
-            summaries.append(
-                (gene_rowid, gene_id, gene.name, gene.name.lower(), gene.biotype, seqid, gene.start, gene.end,
-                 len(gene.transcripts), len(exons), sum(e.end - e.start + 1 for e in exons), gene_coding, length)
-            )  # fmt: skip
-            gene_rows.append((gene_id, gene.name, gene.biotype, seqid, gene.start, gene.end, strand, length))
-        db = self._db
-        db.executemany(_INSERTS["gene_summary"], summaries)
-        db.executemany(_INSERTS["genes"], gene_rows)
-        db.executemany(_INSERTS["transcript_summary"], tx_summaries)
-        db.executemany(_INSERTS["transcripts"], tx_rows)
-        db.executemany(_INSERTS["exons"], exon_rows)
-        db.executemany(_INSERTS["transcript_exon_map"], exon_map)
-        self._genes, self._transcripts = gene_rowid, tx_rowid
-        self._exons += len(exon_rows)
+        rows = gene_rows(genes, self._genes, self._transcripts)
+        rows.insert(self._db)
+        self._genes += len(rows.gene_summary)
+        self._transcripts += len(rows.transcript_summary)
+        self._exons += len(rows.exons)
 
     def finish(self, contigs: list[Contig], meta: dict[str, str]) -> ArtifactCounts:
         """Derived tables, contigs, `atlas_meta`, indexes, ANALYZE; then close as a plain rollback-journal file."""
         db = self._db
-        for statement in _DERIVED:
+        db.execute(RTREE_FROM_GENES)
+        for statement in DATASET_STATS_FROM_GENES:
             db.execute(statement)
         db.executemany(
             "INSERT INTO contigs VALUES (?,?,?,?)",
@@ -133,12 +169,9 @@ class ArtifactWriter:
         )
         db.executemany("INSERT INTO atlas_meta VALUES (?,?)", sorted(meta.items()))
         create_indexes(db)
-        db.execute(f"PRAGMA analysis_limit={ANALYZE_ROW_LIMIT}")
-        db.execute("ANALYZE")
+        # Recorded before ANALYZE runs, in the same transaction: the flag can never outlive a failed ANALYZE.
         db.execute("INSERT INTO atlas_meta VALUES ('analyze_completed', 'true')")
-        db.execute("COMMIT")
-        db.execute("PRAGMA journal_mode=DELETE")
-        db.close()
+        analyze_and_close(db)
         return ArtifactCounts(self._genes, self._transcripts, self._exons, len(contigs))
 
     def abort(self) -> None:

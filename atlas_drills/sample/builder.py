@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from multiprocessing.queues import SimpleQueue
@@ -33,8 +33,8 @@ from atlas_drills.sample.dataset_build import (
     DatasetResult,
     GenomeResult,
     Progress,
-    build_dataset,
     build_genome,
+    build_species,
     inputs_dir,
 )
 from atlas_drills.sample.dataset_manifest import dataset_manifest, publish, write_build_evidence
@@ -96,9 +96,9 @@ def build_sample(
 def _worker_count(config: SampleConfig, workers: int | None) -> int:
     if workers is not None:
         return max(1, workers)
-    if config.genes < PARALLEL_FROM_GENES:
-        return 1
-    return max(1, min(os.cpu_count() or 1, len(plan_datasets(config))))
+    if config.genes < PARALLEL_FROM_GENES or config.second_species is None:
+        return 1  # one species is one task: nothing to run side by side
+    return min(os.cpu_count() or 1, 2)
 
 
 def _build_into(root: Path, config: SampleConfig, workers: int, progress: Progress | None) -> None:
@@ -147,28 +147,22 @@ def _share_genome(root: Path, dataset: DatasetId, genome: GenomeResult) -> None:
 def _run_heavy_steps(
     root: Path, seed: int, plans: list[DatasetPlan], workers: int, progress: Progress | None
 ) -> tuple[dict[tuple[str, str], GenomeResult], dict[DatasetId, DatasetResult]]:
-    """Genomes first (datasets record their digests), then datasets, biggest first."""
-    genome_plans: dict[tuple[str, str], DatasetPlan] = {}
+    """Genomes first (artifacts record their digests), then one task per species/assembly, biggest first."""
+    species: dict[tuple[str, str], list[DatasetPlan]] = {}
     for plan in plans:
-        genome_plans.setdefault((plan.dataset.species, plan.dataset.assembly), plan)
-    by_size = sorted(plans, key=lambda p: -p.newest_genes)
+        species.setdefault((plan.dataset.species, plan.dataset.assembly), []).append(plan)
+    by_size = sorted(species.items(), key=lambda item: -item[1][0].newest_genes * len(item[1]))
     say = progress or (lambda _line: None)
     if workers == 1:
-        genomes = {key: build_genome(root, seed, plan) for key, plan in genome_plans.items()}
-        results = {}
-        for number, plan in enumerate(by_size, start=1):
-            genome = genomes[(plan.dataset.species, plan.dataset.assembly)]
-            results[plan.dataset] = build_dataset(root, seed, plan, genome, progress)
-            say(f"dataset {number}/{len(plans)} built: {plan.dataset}")
+        genomes = {key: build_genome(root, seed, group[0]) for key, group in species.items()}
+        results: dict[DatasetId, DatasetResult] = {}
+        for key, group in by_size:
+            for result in build_species(root, seed, group, genomes[key], progress):
+                results[result.dataset] = result
+                say(f"dataset {len(results)}/{len(plans)} built: {result.dataset}")
         return genomes, results
     return _run_in_processes(
-        root,
-        seed,
-        genome_plans=genome_plans,
-        by_size=by_size,
-        workers=workers,
-        say=say,
-        relay_worker_progress=progress is not None,
+        root, seed, species=dict(by_size), workers=workers, say=say, relay_worker_progress=progress is not None
     )
 
 
@@ -176,8 +170,7 @@ def _run_in_processes(
     root: Path,
     seed: int,
     *,
-    genome_plans: dict[tuple[str, str], DatasetPlan],
-    by_size: list[DatasetPlan],
+    species: dict[tuple[str, str], list[DatasetPlan]],
     workers: int,
     say: Progress,
     relay_worker_progress: bool,
@@ -187,24 +180,22 @@ def _run_in_processes(
     messages: SimpleQueue[str | None] = context.SimpleQueue()
     relay = threading.Thread(target=_relay, args=(messages, say), daemon=True)
     relay.start()
+    channel = messages if relay_worker_progress else None
     try:
-        with ProcessPoolExecutor(
-            workers,
-            mp_context=context,
-            initializer=_init_worker,
-            initargs=(messages if relay_worker_progress else None,),
-        ) as pool:
-            genome_futures = {key: pool.submit(build_genome, root, seed, plan) for key, plan in genome_plans.items()}
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(channel,)) as pool:
+            genome_futures = {key: pool.submit(build_genome, root, seed, group[0]) for key, group in species.items()}
             genomes = {key: future.result() for key, future in genome_futures.items()}
             say(f"genomes written: {', '.join(f'{s}/{a}' for s, a in genomes)}")
-            futures: dict[DatasetId, Future[DatasetResult]] = {}
-            for plan in by_size:
-                genome = genomes[(plan.dataset.species, plan.dataset.assembly)]
-                futures[plan.dataset] = pool.submit(_build_dataset_in_worker, root, seed, plan, genome)
-            results = {}
-            for number, (dataset, future) in enumerate(futures.items(), start=1):
-                results[dataset] = future.result()
-                say(f"dataset {number}/{len(futures)} built: {dataset}")
+            futures: dict[tuple[str, str], Future[list[DatasetResult]]] = {
+                key: pool.submit(_build_species_in_worker, root, seed, group, genomes[key])
+                for key, group in species.items()
+            }
+            results: dict[DatasetId, DatasetResult] = {}
+            total = sum(len(group) for group in species.values())
+            for future in as_completed(futures.values()):
+                for result in future.result():
+                    results[result.dataset] = result
+                    say(f"dataset {len(results)}/{total} built: {result.dataset}")
     finally:
         messages.put(None)
         relay.join(timeout=5)
@@ -219,10 +210,12 @@ def _init_worker(messages: SimpleQueue[str | None] | None) -> None:
     _worker_messages = messages
 
 
-def _build_dataset_in_worker(root: Path, seed: int, plan: DatasetPlan, genome: GenomeResult) -> DatasetResult:
+def _build_species_in_worker(
+    root: Path, seed: int, plans: list[DatasetPlan], genome: GenomeResult
+) -> list[DatasetResult]:
     messages = _worker_messages
     report: Callable[[str], None] | None = messages.put if messages is not None else None
-    return build_dataset(root, seed, plan, genome, report)
+    return build_species(root, seed, plans, genome, report)
 
 
 def _relay(messages: SimpleQueue[str | None], say: Progress) -> None:

@@ -56,7 +56,7 @@ def register(commands: Any) -> None:
         type=int,
         default=_DEFAULTS.genes,
         help="genes in the newest release of the primary species (default: %(default)s); "
-        "the second species gets half as many",
+        "the second species gets a tenth as many",
     )
     build.add_argument(
         "--releases",

@@ -144,8 +144,8 @@ def plan_datasets(config: SampleConfig) -> list[DatasetPlan]:
 
 
 def second_species_genes(config: SampleConfig) -> int:
-    """The extra species is half the size: enough to be a second dataset, cheap enough not to dominate a build."""
-    return max(MIN_GENES, config.genes // 2)
+    """The extra species is a tenth of the size: a second dataset to serve, cheap enough not to slow a build."""
+    return max(MIN_GENES, config.genes // 10)
 
 
 def current_dataset(config: SampleConfig) -> DatasetId:

@@ -1,7 +1,7 @@
 """The two heavy, independent steps of a sample build, as picklable tasks a worker process can run.
 
 - `build_genome`: one species' FASTA + FAI (shared by every release of that assembly, as a real assembly is).
-- `build_dataset`: one dataset's GFF3 and SQLite artifact, in a single pass over its generated genes.
+- `build_species`: every release of one species' GFF3 and SQLite artifacts, in a single pass over its genes.
 
 Each task writes only its own files and returns their digests, so running them in parallel cannot change a byte.
 """
@@ -11,15 +11,18 @@ from __future__ import annotations
 import itertools
 import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from atlas_drills import TOOL_NAME, __version__
-from atlas_drills.sample.annotation import Gene, Universe, gene_count
+from atlas_drills.sample.annotation import Universe, gene_count
+from atlas_drills.sample.artifact_patch import derive_artifact
 from atlas_drills.sample.artifact_writer import ArtifactCounts, ArtifactWriter, build_meta
 from atlas_drills.sample.config import DatasetPlan
 from atlas_drills.sample.genome import GFF3_FILE, genome_contigs, write_genome
-from atlas_drills.sample.gff3 import Gff3Writer
+from atlas_drills.sample.gff3 import Gff3Writer, write_versions
 from atlas_drills.store.canonical import sha256_file
 from atlas_drills.store.dataset_id import DatasetId
 from atlas_drills.store.layout import derived_dir, sqlite_path
@@ -29,6 +32,7 @@ PROGRESS_EVERY_GENES = 100_000
 INPUTS_DIR = "build/inputs"
 
 Progress = Callable[[str], None]
+T = TypeVar("T")
 
 
 def inputs_dir(root: Path, dataset: DatasetId) -> Path:
@@ -67,50 +71,91 @@ def build_genome(root: Path, seed: int, plan: DatasetPlan) -> GenomeResult:
     return GenomeResult(plan.dataset.species, plan.dataset.assembly, fasta, fai, sha256_file(fasta), sha256_file(fai))
 
 
-def build_dataset(
-    root: Path, seed: int, plan: DatasetPlan, genome: GenomeResult, progress: Progress | None = None
-) -> DatasetResult:
-    """Generate one dataset's genes once, streaming them into both `genes.gff3.gz` and `gene_summary.sqlite`."""
-    dataset = plan.dataset
-    universe = universe_of(seed, plan)
-    contigs = genome_contigs(universe, dataset.assembly)
-    gff3_path = inputs_dir(root, dataset) / GFF3_FILE
-    gff3_path.parent.mkdir(parents=True, exist_ok=True)
-    artifact = sqlite_path(root / "store", dataset)
-    derived_dir(root / "store", dataset).mkdir(parents=True, exist_ok=True)
+def build_species(
+    root: Path, seed: int, plans: list[DatasetPlan], genome: GenomeResult, progress: Progress | None = None
+) -> list[DatasetResult]:
+    """Every release of one species/assembly, in one walk over its gene universe.
 
-    total = gene_count(universe, plan.release_index)
-    genes = universe.genes(plan.release_index)
-    first = next(genes)
-    writer = ArtifactWriter(artifact)
+    Each gene is generated once and written to the GFF3 of every release that has it; the oldest release's
+    artifact is loaded from the walk, and each later one is derived from its predecessor by applying the genes
+    that changed (see `artifact_patch`).
+    """
+    plans = sorted(plans, key=lambda plan: plan.release_index)
+    universe = universe_of(seed, plans[0])
+    contigs = genome_contigs(universe, plans[0].dataset.assembly)
+    store = root / "store"
+    for plan in plans:
+        inputs_dir(root, plan.dataset).mkdir(parents=True, exist_ok=True)
+        derived_dir(store, plan.dataset).mkdir(parents=True, exist_ok=True)
+    oldest = plans[0]
+    total = gene_count(universe, oldest.release_index)
+    writer = ArtifactWriter(sqlite_path(store, oldest.dataset))
     try:
-        with Gff3Writer(gff3_path, dataset.assembly, universe.contigs()) as gff3:
+        with ExitStack() as stack:
+            gff3s = [
+                stack.enter_context(
+                    Gff3Writer(inputs_dir(root, p.dataset) / GFF3_FILE, p.dataset.assembly, universe.contigs())
+                )
+                for p in plans
+            ]
             done = 0
-            for batch in _batches(itertools.chain([first], genes), BATCH_GENES):
-                writer.add(batch)
-                gff3.add(batch)
+            for batch in _batches(universe.gene_versions(), BATCH_GENES):
+                writer.add([gene for versions in batch if (gene := versions[oldest.release_index]) is not None])
+                write_versions(gff3s, batch)
                 done += len(batch)
                 if progress is not None and done % PROGRESS_EVERY_GENES < BATCH_GENES:
-                    progress(f"{dataset}: {done:,} of {total:,} genes")
-            text_sha256 = gff3.text_sha256
-        gff3_sha256 = sha256_file(gff3_path)
-        meta = build_meta(
-            release=dataset.release,
-            species=dataset.species,
-            assembly=dataset.assembly,
-            created_by=f"{TOOL_NAME}@{__version__}",
-            gff3_sha256=gff3_sha256,
-            fasta_sha256=genome.fasta_sha256,
-            fai_sha256=genome.fai_sha256,
-        )
-        counts = writer.finish(contigs, meta)
+                    progress(f"{oldest.dataset}: {min(done, total):,} of {total:,} genes")
+            text_digests = [gff3.text_sha256 for gff3 in gff3s]
+        gff3_digests = [sha256_file(inputs_dir(root, p.dataset) / GFF3_FILE) for p in plans]
+        counts = writer.finish(contigs, _meta(oldest.dataset, gff3_digests[0], genome))
     except (OSError, sqlite3.Error):
         writer.abort()
         raise
-    return DatasetResult(dataset, gff3_sha256, text_sha256, sha256_file(artifact), counts, first.gene_id)
+    first_gene = next(universe.genes(plans[-1].release_index)).gene_id
+    results = [
+        _result(store, oldest.dataset, gff3=gff3_digests[0], text=text_digests[0], counts=counts, first=first_gene)
+    ]
+    for index, plan in enumerate(plans[1:], start=1):
+        previous = plans[index - 1]
+        changes = (
+            (versions[previous.release_index], versions[plan.release_index])
+            for versions in universe.gene_versions(only_events=True)
+        )
+        counts = derive_artifact(
+            sqlite_path(store, previous.dataset),
+            sqlite_path(store, plan.dataset),
+            changes,
+            _meta(plan.dataset, gff3_digests[index], genome),
+        )
+        if progress is not None:
+            progress(f"{plan.dataset}: derived from {previous.dataset} by applying the genes that changed")
+        results.append(
+            _result(
+                store, plan.dataset, gff3=gff3_digests[index], text=text_digests[index], counts=counts, first=first_gene
+            )
+        )
+    return results
 
 
-def _batches(genes: Iterator[Gene], size: int) -> Iterator[list[Gene]]:
-    """Consecutive lists of at most `size` genes: bounded memory however many genes there are."""
-    while batch := list(itertools.islice(genes, size)):
+def _meta(dataset: DatasetId, gff3_sha256: str, genome: GenomeResult) -> dict[str, str]:
+    return build_meta(
+        release=dataset.release,
+        species=dataset.species,
+        assembly=dataset.assembly,
+        created_by=f"{TOOL_NAME}@{__version__}",
+        gff3_sha256=gff3_sha256,
+        fasta_sha256=genome.fasta_sha256,
+        fai_sha256=genome.fai_sha256,
+    )
+
+
+def _result(
+    store: Path, dataset: DatasetId, *, gff3: str, text: str, counts: ArtifactCounts, first: str
+) -> DatasetResult:
+    return DatasetResult(dataset, gff3, text, sha256_file(sqlite_path(store, dataset)), counts, first)
+
+
+def _batches(items: Iterator[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of at most `size` items: bounded memory however many genes there are."""
+    while batch := list(itertools.islice(items, size)):
         yield batch

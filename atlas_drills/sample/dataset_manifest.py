@@ -10,7 +10,6 @@ does not.
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
@@ -188,14 +187,3 @@ def publish(store_root: Path, manifest: ArtifactManifest, published_at: int) -> 
     (derived / MANIFEST_FILE).write_bytes(data)
     digests = ArtifactDigests(sha256_hex(data), manifest.checksums.sqlite_sha256)
     return write_publish_sidecars(derived, manifest.dataset, published_at, digests)
-
-
-def manifest_summary(manifest: ArtifactManifest) -> str:
-    """One line for logs: id, counts, identity."""
-    return json.dumps(
-        {
-            "dataset": manifest.dataset.canonical,
-            "stats": dataclasses.asdict(manifest.stats),
-            "identity": manifest.identity.canonical_metadata_sha256,
-        }
-    )

@@ -18,6 +18,51 @@ from atlas_drills.sample.reproducible import deterministic_gzip
 SOURCE = "ensembl"
 
 
+def gene_text(gene: Gene) -> str:
+    """A gene's GFF3 block: the gene, each transcript, each of its exons, then the `###` closing mark."""
+    seqid, strand, gene_id = gene.seqid, gene.strand, gene.gene_id
+    lines = [
+        f"{seqid}\t{SOURCE}\t{gene.feature_type}\t{gene.start}\t{gene.end}\t.\t{strand}\t.\t"
+        f"ID=gene:{gene_id};Name={gene.name};biotype={gene.biotype};gene_id={gene_id}\n"
+    ]
+    emit = lines.append
+    exons = gene.exons
+    for tx in gene.transcripts:
+        own = exons[tx.first_exon : tx.last_exon]
+        tx_id = tx.transcript_id
+        emit(
+            f"{seqid}\t{SOURCE}\t{tx.feature_type}\t{own[0].start}\t{own[-1].end}\t.\t{strand}\t.\t"
+            f"ID=transcript:{tx_id};Parent=gene:{gene_id};biotype={tx.biotype};transcript_id={tx_id}\n"
+        )
+        count = len(own)
+        for position, exon in enumerate(own):
+            # Ensembl ranks exons in transcription order: on the minus strand rank 1 is the rightmost.
+            rank = position + 1 if strand == "+" else count - position
+            emit(
+                f"{seqid}\t{SOURCE}\texon\t{exon.start}\t{exon.end}\t.\t{strand}\t.\t"
+                f"Parent=transcript:{tx_id};exon_id={exon.exon_id};rank={rank}\n"
+            )
+    emit("###\n")
+    return "".join(lines)
+
+
+def write_versions(writers: list[Gff3Writer], batch: Iterable[tuple[Gene | None, ...]]) -> None:
+    """Write each slot's gene to the file of every release that has it, formatting a shared gene once."""
+    parts: list[list[str]] = [[] for _ in writers]
+    for versions in batch:
+        first = versions[0]
+        if first is not None and (len(versions) == 1 or versions[1] is first):
+            text = gene_text(first)
+            for part in parts:
+                part.append(text)
+        else:
+            for part, gene in zip(parts, versions, strict=True):
+                if gene is not None:
+                    part.append(gene_text(gene))
+    for writer, part in zip(writers, parts, strict=True):
+        writer.write_text("".join(part))
+
+
 class Gff3Writer:
     """Streams genes into a gzip'd GFF3 file, and digests the uncompressed text on the way (the normalized input)."""
 
@@ -35,32 +80,10 @@ class Gff3Writer:
         self._out.write(data)
 
     def add(self, genes: Iterable[Gene]) -> None:
-        lines: list[str] = []
-        emit = lines.append
-        for gene in genes:
-            seqid, strand, gene_id = gene.seqid, gene.strand, gene.gene_id
-            emit(
-                f"{seqid}\t{SOURCE}\t{gene.feature_type}\t{gene.start}\t{gene.end}\t.\t{strand}\t.\t"
-                f"ID=gene:{gene_id};Name={gene.name};biotype={gene.biotype};gene_id={gene_id}\n"
-            )
-            exons = gene.exons
-            for tx in gene.transcripts:
-                own = exons[tx.first_exon : tx.last_exon]
-                tx_id = tx.transcript_id
-                emit(
-                    f"{seqid}\t{SOURCE}\t{tx.feature_type}\t{own[0].start}\t{own[-1].end}\t.\t{strand}\t.\t"
-                    f"ID=transcript:{tx_id};Parent=gene:{gene_id};biotype={tx.biotype};transcript_id={tx_id}\n"
-                )
-                count = len(own)
-                for position, exon in enumerate(own):
-                    # Ensembl ranks exons in transcription order: on the minus strand rank 1 is the rightmost.
-                    rank = position + 1 if strand == "+" else count - position
-                    emit(
-                        f"{seqid}\t{SOURCE}\texon\t{exon.start}\t{exon.end}\t.\t{strand}\t.\t"
-                        f"Parent=transcript:{tx_id};exon_id={exon.exon_id};rank={rank}\n"
-                    )
-            emit("###\n")
-        self._write("".join(lines))
+        self.write_text("".join(map(gene_text, genes)))
+
+    def write_text(self, text: str) -> None:
+        self._write(text)
 
     @property
     def text_sha256(self) -> str:

@@ -17,6 +17,10 @@ from atlas_drills.sample import (
     build_sample,
     load_sample,
 )
+from atlas_drills.sample.artifact_writer import ArtifactWriter
+from atlas_drills.sample.config import plan_datasets
+from atlas_drills.sample.dataset_build import universe_of
+from atlas_drills.sample.genome import genome_contigs
 from atlas_drills.store.artifact import check_artifact_shape, open_read_only
 from atlas_drills.store.canonical import sha256_file
 from atlas_drills.store.catalog import check_catalog_checksum, read_catalog, read_catalog_checksum
@@ -289,3 +293,42 @@ def test_worker_processes_build_the_same_bytes(tmp_path: Path) -> None:
     in_process = build_sample(tmp_path / "one", config, workers=1)
     in_workers = build_sample(tmp_path / "two", config, workers=2)
     assert all_files(in_process.root) == all_files(in_workers.root)
+
+
+def table_rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every served table's content, without the row ids an artifact is free to number differently."""
+    queries = {
+        "gene_summary": "SELECT gene_id, name, name_normalized, biotype, seqid, start, end, transcript_count, "
+        "exon_count, total_exon_span, cds_present, sequence_length FROM gene_summary ORDER BY gene_id",
+        "transcript_summary": "SELECT transcript_id, parent_gene_id, transcript_type, biotype, seqid, start, end, "
+        "exon_count, total_exon_span, cds_present FROM transcript_summary ORDER BY transcript_id",
+        "genes": "SELECT * FROM genes ORDER BY gene_id",
+        "transcripts": "SELECT * FROM transcripts ORDER BY transcript_id",
+        "exons": "SELECT * FROM exons ORDER BY exon_id",
+        "transcript_exon_map": "SELECT * FROM transcript_exon_map ORDER BY transcript_id, exon_number",
+        "dataset_stats": "SELECT * FROM dataset_stats ORDER BY dimension, value",
+        "contigs": "SELECT * FROM contigs ORDER BY name",
+        "rtree": "SELECT g.gene_id, r.start, r.end FROM gene_summary_rtree r JOIN gene_summary g "
+        "ON g.id = r.gene_rowid ORDER BY g.gene_id",
+        "atlas_meta": "SELECT * FROM atlas_meta ORDER BY k",
+    }
+    with open_read_only(path) as db:
+        rows = {name: db.execute(sql).fetchall() for name, sql in queries.items()}
+    db.close()
+    return rows
+
+
+def test_a_derived_release_holds_what_a_fresh_build_would(sample_release: SampleRelease, tmp_path: Path) -> None:
+    """Later releases are patched from the previous artifact; their content must equal a from-scratch build."""
+    plan = next(p for p in plan_datasets(SMALL_SAMPLE) if p.dataset == sample_release.current)
+    universe = universe_of(SMALL_SAMPLE.seed, plan)
+    derived = sqlite_path(sample_release.store_root, plan.dataset)
+    served = table_rows(derived)
+    fresh = ArtifactWriter(tmp_path / "fresh.sqlite")
+    fresh.add(universe.genes(plan.release_index))
+    meta = {str(key): str(value) for key, value in served.pop("atlas_meta")}
+    meta.pop("analyze_completed")
+    fresh.finish(genome_contigs(universe, plan.dataset.assembly), meta)
+    expected = table_rows(tmp_path / "fresh.sqlite")
+    expected.pop("atlas_meta")
+    assert served == expected

@@ -1,0 +1,104 @@
+"""A later release's artifact, derived from the previous release's by applying the genes that changed.
+
+Successive releases share all but ~1 % of their genes, so rebuilding each one from scratch would repeat the same
+inserts, rtree and index builds. Instead the previous artifact is copied and patched: removed genes deleted,
+added genes inserted (numbered after the existing ids, as an append-only ingest would), renamed genes updated,
+then `dataset_stats`, `atlas_meta` and the planner statistics refreshed. The result is a different file with the
+content a fresh build of that release would have; the same inputs still give the same bytes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+from atlas_drills.sample.annotation import Gene
+from atlas_drills.sample.artifact_writer import (
+    DATASET_STATS_FROM_GENES,
+    ArtifactCounts,
+    analyze_and_close,
+    gene_rows,
+    open_for_build,
+)
+
+GeneChange = tuple[Gene | None, Gene | None]  # (as in the previous release, as in this one)
+_ADD_BATCH = 5_000  # changes arrive as a stream; added genes are inserted in bounded batches
+
+
+def derive_artifact(
+    previous: Path, target: Path, changes: Iterable[GeneChange], meta_updates: dict[str, str]
+) -> ArtifactCounts:
+    """Write `target` as `previous` with `changes` applied and `meta_updates` set in `atlas_meta`."""
+    shutil.copyfile(previous, target)
+    db = open_for_build(target)
+    try:
+        db.execute("BEGIN")
+        last_gene = db.execute("SELECT max(id) FROM gene_summary").fetchone()[0] or 0
+        last_transcript = db.execute("SELECT max(id) FROM transcript_summary").fetchone()[0] or 0
+        added: list[Gene] = []
+        next_gene, next_transcript = last_gene, last_transcript
+        for before, after in changes:
+            if before is None and after is not None:
+                added.append(after)
+            elif after is None and before is not None:
+                _remove(db, before)
+            elif before is not None and after is not None and before.name != after.name:
+                _rename(db, after)
+            if len(added) == _ADD_BATCH:
+                next_gene, next_transcript = _add(db, added, next_gene, next_transcript)
+                added = []
+        _add(db, added, next_gene, next_transcript)
+        db.execute(
+            "INSERT INTO gene_summary_rtree(gene_rowid, start, end) SELECT id, start, end FROM gene_summary "
+            "WHERE id > ?",
+            (last_gene,),
+        )
+        db.execute("DELETE FROM dataset_stats")
+        for statement in DATASET_STATS_FROM_GENES:
+            db.execute(statement)
+        db.executemany("INSERT OR REPLACE INTO atlas_meta VALUES (?,?)", sorted(meta_updates.items()))
+        counts = ArtifactCounts(
+            genes=_count(db, "gene_summary"),
+            transcripts=_count(db, "transcript_summary"),
+            exons=_count(db, "exons"),
+            contigs=_count(db, "contigs"),
+        )
+        analyze_and_close(db)
+    except BaseException:
+        db.close()
+        raise
+    return counts
+
+
+def _add(db: sqlite3.Connection, genes: list[Gene], last_gene: int, last_transcript: int) -> tuple[int, int]:
+    rows = gene_rows(genes, last_gene, last_transcript)
+    rows.insert(db)
+    return last_gene + len(rows.gene_summary), last_transcript + len(rows.transcript_summary)
+
+
+def _count(db: sqlite3.Connection, table: str) -> int:
+    count: int = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return count
+
+
+def _remove(db: sqlite3.Connection, gene: Gene) -> None:
+    (rowid,) = db.execute("SELECT id FROM gene_summary WHERE gene_id = ?", (gene.gene_id,)).fetchone()
+    db.execute("DELETE FROM gene_summary WHERE id = ?", (rowid,))
+    db.execute("DELETE FROM gene_summary_rtree WHERE gene_rowid = ?", (rowid,))
+    db.execute("DELETE FROM genes WHERE gene_id = ?", (gene.gene_id,))
+    db.execute("DELETE FROM transcript_summary WHERE parent_gene_id = ?", (gene.gene_id,))
+    db.execute("DELETE FROM transcripts WHERE gene_id = ?", (gene.gene_id,))
+    db.executemany(
+        "DELETE FROM transcript_exon_map WHERE transcript_id = ?", [(tx.transcript_id,) for tx in gene.transcripts]
+    )
+    db.executemany("DELETE FROM exons WHERE exon_id = ?", [(exon.exon_id,) for exon in gene.exons])
+
+
+def _rename(db: sqlite3.Connection, gene: Gene) -> None:
+    db.execute(
+        "UPDATE gene_summary SET name = ?, name_normalized = ? WHERE gene_id = ?",
+        (gene.name, gene.name.lower(), gene.gene_id),
+    )
+    db.execute("UPDATE genes SET name = ? WHERE gene_id = ?", (gene.name, gene.gene_id))
