@@ -41,7 +41,8 @@ def _register_create(actions: Any) -> None:
         help="write a backup of a serving store, its config and release metadata",
         description="Snapshot SQLite artifacts with SQLite's online backup API, read every other file once while "
         "hashing it into the backup, and write backup-manifest.json first. Symbolic links in the source are "
-        "refused; caches, SQLite side files and editor/temp files are excluded and recorded with reasons.",
+        "refused; caches, SQLite side files and editor/temp files are excluded and recorded with reasons. Exit 0 "
+        "written, 1 the source cannot be backed up faithfully (reason printed), 2 unusable arguments.",
         epilog=_EPILOG_KINDS + " Example: atlas-drills backup create --store /srv/atlas/store --ops ./ops "
         "--config /etc/atlas/atlas.env --baseline-from http://127.0.0.1:8080 --out backups/2026-11-20.tar.zst",
     )
@@ -83,7 +84,8 @@ def _register_restore(actions: Any) -> None:
         help="verify and extract a backup into a new folder, in one pass",
         description="Extract into DIR while hashing every file against the manifest. Refuses (and removes DIR) "
         "on any unsafe or unexpected member: absolute or '..' paths, links, devices, setuid bits, duplicates, "
-        "unlisted or missing members, size or digest mismatches, size and compression-ratio limits.",
+        "unlisted or missing members, size or digest mismatches, size and compression-ratio limits. Exit 0 "
+        "restored, 1 refused (member, rule, expected and observed printed), 2 unusable input.",
     )
     restore.add_argument("backup", type=Path, metavar="PATH", help="the backup (.tar, .tar.gz, .tar.zst or folder)")
     restore.add_argument("--to", type=Path, required=True, metavar="DIR", help="a new or empty folder")

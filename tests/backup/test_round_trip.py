@@ -4,6 +4,7 @@ artifacts still match the digests Atlas pins in each dataset manifest, and the b
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from pathlib import Path
 
@@ -11,8 +12,10 @@ import pytest
 
 from atlas_drills.backup.create import create_backup
 from atlas_drills.backup.manifest import DURABLE, MANIFEST_NAME
+from atlas_drills.backup.progress import Progress
 from atlas_drills.backup.restore import restore_backup
 from atlas_drills.backup.verify import verify_backup
+from atlas_drills.cli import main
 from atlas_drills.sample import SampleRelease
 from atlas_drills.store.layout import manifest_path, sqlite_path
 from atlas_drills.store.manifest import load_manifest_strict
@@ -79,3 +82,35 @@ def test_restore_into_existing_empty_folder(tiny_backups: dict[str, Path], tmp_p
     restored = restore_backup(tiny_backups["tar"], staging)
     assert restored.staging == staging.resolve()
     assert "store/catalog.json" in tree_listing(staging)
+
+
+def test_cli_restore_exit_codes(
+    tiny_backups: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "restored"
+    assert main(["backup", "restore", str(tiny_backups["tar.gz"]), "--to", str(target)]) == 0
+    assert "restored" in capsys.readouterr().out
+    assert (target / "store" / "catalog.json").is_file()
+
+    assert main(["backup", "restore", str(tiny_backups["tar.gz"]), "--to", str(target)]) == 2
+    assert "not an empty folder" in capsys.readouterr().err
+
+    damaged = tmp_path / "damaged.tar"
+    damaged.write_bytes(tiny_backups["tar"].read_bytes()[:-12_000])
+    assert main(["backup", "restore", str(damaged), "--to", str(tmp_path / "other")]) == 1
+    assert "truncated-archive" in capsys.readouterr().err
+    assert not (tmp_path / "other").exists()
+
+
+def test_progress_is_drawn_only_when_asked() -> None:
+    stream = io.StringIO()
+    progress = Progress("backup x", 4 << 20, stream, enabled=True)
+    progress.advance(2 << 20)
+    progress.close()
+    assert "2.0 / 4.0 MiB" in stream.getvalue()
+    assert "MiB/s" in stream.getvalue()
+    quiet = io.StringIO()
+    silent = Progress("backup x", 1, quiet)  # a StringIO is not a terminal
+    silent.advance(1)
+    silent.close()
+    assert quiet.getvalue() == ""
