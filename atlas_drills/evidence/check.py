@@ -1,0 +1,41 @@
+"""`check_release_evidence`: the whole release evidence chain of a release folder, one finding per link."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from atlas_drills.evidence.chain import (
+    check_bundle,
+    check_evidence_manifest,
+    check_identity,
+    check_ledger,
+    check_packet,
+    check_provenance,
+    check_release_verify,
+)
+from atlas_drills.evidence.datasets import check_datasets
+from atlas_drills.evidence.release_dir import ReleaseDir
+from atlas_drills.evidence.schemas import validate_in
+from atlas_drills.findings import Finding
+
+
+def check_release_evidence(root: Path) -> list[Finding]:
+    """Every link of the release evidence chain under `root` (the folder holding `ops/`), passed ones too.
+
+    Order: schema validation of each release file, then identity <-> provenance, provenance -> evidence
+    manifest, the evidence manifest's digests and paths, the evidence tarball, the packet, the signing ledger,
+    release verification, and the dataset governance files. Never raises on hostile content: a missing file, bad
+    JSON, a path escaping `root` or an unsafe tarball member is a failed finding.
+    """
+    release = ReleaseDir(root)
+    return [
+        *validate_in(release),
+        *check_identity(release),
+        *check_provenance(release),
+        *check_evidence_manifest(release),
+        *check_bundle(release),
+        *check_packet(release),
+        *check_ledger(release),
+        *check_release_verify(release),
+        *check_datasets(release),
+    ]

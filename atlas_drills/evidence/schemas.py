@@ -1,0 +1,143 @@
+"""Schema validation of Atlas's release files against the JSON Schemas in ops/schema/release/.
+
+One passing finding per valid file; one failing finding per violation, naming the file and the failing field
+(`ops/release/provenance.json: git_sha: 'xyz' does not match '^[a-f0-9]{40}$'`).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any, Final
+
+from jsonschema import Draft202012Validator, ValidationError
+from jsonschema.validators import validator_for
+
+from atlas_drills.evidence.paths import RELEASE_FILES
+from atlas_drills.evidence.release_dir import ReleaseDir
+from atlas_drills.findings import Finding, NotPrimitive, check_primitive
+
+CRITERION: Final = "evidence"
+SCHEMA_DIR: Final = Path(__file__).resolve().parents[2] / "ops" / "schema" / "release"
+_MAX_OBSERVED_CHARS: Final = 200
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """The JSON Schema `name` (e.g. "identity.schema.json") from SCHEMA_DIR."""
+    path = SCHEMA_DIR / name
+    try:
+        schema: dict[str, Any] = json.loads(path.read_bytes())
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(
+            f"{path}: JSON Schema missing; run from an atlas-drills checkout (pip install -e .), "
+            "where ops/schema/release/ sits beside the atlas_drills package"
+        ) from exc
+    return schema
+
+
+def schema_errors(document: Any, schema_name: str) -> list[ValidationError]:
+    """Every violation of `schema_name` by `document`, in field order (the schema's own draft decides)."""
+    schema = load_schema(schema_name)
+    validator_class = validator_for(schema, default=Draft202012Validator)
+    validator = validator_class(schema)
+    return sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path])
+
+
+def field_path(error: ValidationError) -> str:
+    """The failing field as `a.b[2].c`; for a missing or unexpected key, the key itself ("$" is the document)."""
+    parts = list(error.absolute_path)
+    if error.validator == "required" and isinstance(error.instance, dict):
+        required: list[str] = list(error.validator_value) if isinstance(error.validator_value, list) else []
+        missing = [key for key in required if key not in error.instance]
+        named = [key for key in missing if error.message.startswith(repr(key))]
+        parts.extend(named[:1] or missing[:1])
+    elif error.validator == "additionalProperties" and (extra := _extra_keys(error)):
+        parts.append(",".join(extra))
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "$"
+
+
+def _extra_keys(error: ValidationError) -> list[str]:
+    allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+    return sorted(str(key) for key in error.instance if key not in allowed) if isinstance(error.instance, dict) else []
+
+
+def _observed(error: ValidationError) -> Any:
+    if error.validator == "required":
+        return "absent"
+    if error.validator == "additionalProperties":
+        return _extra_keys(error)
+    value = error.instance
+    if isinstance(value, dict):
+        return f"object with keys {sorted(map(str, value))}"[:_MAX_OBSERVED_CHARS]
+    if isinstance(value, list):
+        return f"array of {len(value)} items"
+    if isinstance(value, str) and len(value) > _MAX_OBSERVED_CHARS:
+        return value[:_MAX_OBSERVED_CHARS] + "..."
+    return value
+
+
+def _expected(error: ValidationError) -> Any:
+    value = error.validator_value
+    try:
+        check_primitive(value)
+    except NotPrimitive:
+        value = json.dumps(value, default=str)
+    text = json.dumps(value, default=str)
+    if len(text) > _MAX_OBSERVED_CHARS:
+        value = text[:_MAX_OBSERVED_CHARS] + "..."
+    return {"keyword": str(error.validator), "value": value}
+
+
+def validate_document(document: Any, schema_name: str, relpath: str) -> list[Finding]:
+    """Findings for one already-loaded document: one pass, or one failure per violation."""
+    check = f"{relpath} matches {schema_name}"
+    try:
+        errors = schema_errors(document, schema_name)
+    except RecursionError:
+        return [
+            Finding(CRITERION, check, False, schema_name, "too deeply nested", relpath, f"{relpath}: nested too deep")
+        ]
+    if not errors:
+        return [Finding(CRITERION, check, True, schema_name, "valid", relpath)]
+    findings = []
+    for error in errors:
+        name = field_path(error)
+        findings.append(
+            Finding(
+                CRITERION,
+                check,
+                False,
+                _expected(error),
+                _observed(error),
+                f"{relpath}: {name}",
+                f"{relpath}: {name}: {error.message}"[:1000],
+            )
+        )
+    return findings
+
+
+def validate_file(release: ReleaseDir, relpath: str, schema_name: str) -> list[Finding]:
+    loaded = release.load_json(relpath)
+    if not loaded.ok:
+        check = f"{relpath} matches {schema_name}"
+        return [
+            Finding(CRITERION, check, False, f"a JSON file valid against {schema_name}", None, relpath, loaded.problem)
+        ]
+    return validate_document(loaded.value, schema_name, relpath)
+
+
+def validate_release_files(root: Path) -> list[Finding]:
+    """Schema-validate every release file the evidence chain reads (see `paths.RELEASE_FILES`) under `root`."""
+    return validate_in(ReleaseDir(root))
+
+
+def validate_in(release: ReleaseDir) -> list[Finding]:
+    findings: list[Finding] = []
+    for relpath, schema_name in RELEASE_FILES:
+        findings.extend(validate_file(release, relpath, schema_name))
+    return findings
