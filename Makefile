@@ -4,8 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 PYTEST_ARGS ?=
+DRILL_ARGS ?=
 
-.PHONY: help install lint engine images test clean bench-restore
+.PHONY: help install lint engine images drill test clean bench-restore
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -27,6 +28,9 @@ engine: $(STAMP) ## find a Docker engine, or (root on Debian/Ubuntu) install doc
 
 images: engine ## build the base image (mmdebstrap, no registry) and the stand-in image when missing
 	$(VENV)/bin/atlas-drills images build >/dev/null || echo "atlas-drills: no target images: drills fall back to local processes" >&2
+
+drill: images ## run the drill plan (ops/drills/plan.toml) on the embedded default and write the report
+	$(PY) -m pytest drills -n 2 --dist loadgroup $(DRILL_ARGS)
 
 test: lint images ## lint, then the suite's own tests (tests/), in parallel
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS) tests

@@ -6,4 +6,5 @@ pytest_plugins = [
     "fixtures.drills",
     "fixtures.restore",
     "fixtures.evidence",
+    "fixtures.atlas",
 ]

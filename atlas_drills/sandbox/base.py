@@ -153,6 +153,14 @@ class Sandbox(ABC):
     def stop(self) -> None:
         """Stop and remove everything the sandbox created. Idempotent."""
 
+    @abstractmethod
+    def write_store_files(self, files: dict[str, bytes]) -> None:
+        """Replace files of the *served* store (paths relative to the store root), e.g. a catalog rollback."""
+
+    @abstractmethod
+    def store_digests(self) -> dict[str, str]:
+        """sha256 of every file of the served store, by path relative to the store root."""
+
     def save_log(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.logs(), encoding="utf-8")

@@ -12,6 +12,8 @@ or Docker Desktop, `published=True` publishes the port on 127.0.0.1 instead.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import os
 import tarfile
 import threading
@@ -70,6 +72,28 @@ def _stream_tree(
     thread = threading.Thread(target=feed, name="sandbox-transfer", daemon=True)
     thread.start()
     return os.fdopen(read_fd, "rb"), thread, errors
+
+
+class _ChunkReader(io.RawIOBase):
+    """A file object over the engine's archive chunks, so tarfile can stream them without holding them all."""
+
+    def __init__(self, chunks: Any) -> None:
+        self._chunks = iter(chunks)
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            try:
+                self._pending = next(self._chunks)
+            except StopIteration:
+                return 0
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
 
 
 class _TargetContainer(DockerContainer):
@@ -169,6 +193,41 @@ class DockerSandbox(Sandbox):
         began = time.monotonic()
         wait_for_http(self.base_url + target.ready_path, deadline, self.is_running, self.logs)
         self.timings.ready_s = time.monotonic() - began
+
+    def write_store_files(self, files: dict[str, bytes]) -> None:
+        """One archive, so the files land together: a reader sees the old pair or the new pair for as short a time
+        as the engine allows (Atlas's own CLI writes them one after the other)."""
+        wrapped = self._wrapped()
+        if wrapped is None:
+            raise SandboxError("the container is not running")
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            for relpath, data in files.items():
+                info = tarfile.TarInfo(f"{self.request.target.store_path.strip('/')}/{relpath}")
+                info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
+                tar.addfile(info, io.BytesIO(data))
+        if not wrapped.put_archive("/", buffer.getvalue()):
+            raise SandboxError(f"the engine refused to write {sorted(files)} into the container")
+
+    def store_digests(self) -> dict[str, str]:
+        """Read the served store back out of the container as a tar stream and hash every file."""
+        wrapped = self._wrapped()
+        if wrapped is None:
+            raise SandboxError("the container is not running")
+        chunks, _ = wrapped.get_archive(self.request.target.store_path)
+        reader = _ChunkReader(chunks)
+        digests: dict[str, str] = {}
+        with tarfile.open(fileobj=reader, mode="r|") as tar:
+            for member in tar:
+                if not member.isfile():
+                    continue
+                handle = tar.extractfile(member)
+                assert handle is not None
+                digest = hashlib.sha256()
+                while block := handle.read(1 << 20):
+                    digest.update(block)
+                digests[member.name.split("/", 1)[1] if "/" in member.name else member.name] = digest.hexdigest()
+        return digests
 
     def _wrapped(self) -> Any | None:
         if self.container is None or self.container._container is None:

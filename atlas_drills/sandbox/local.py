@@ -21,6 +21,8 @@ from atlas_drills.sandbox.base import (
     free_port,
     wait_for_http,
 )
+from atlas_drills.store.canonical import sha256_file
+from atlas_drills.store.catalog import atomic_write
 
 _STOP_TIMEOUT_S = 10.0
 
@@ -75,6 +77,14 @@ class LocalSandbox(Sandbox):
         began = time.monotonic()
         wait_for_http(self.base_url + request.target.ready_path, deadline, self.is_running, self.logs)
         self.timings.ready_s = time.monotonic() - began
+
+    def write_store_files(self, files: dict[str, bytes]) -> None:
+        for relpath, data in files.items():
+            atomic_write(self.request.store_dir / relpath, data)
+
+    def store_digests(self) -> dict[str, str]:
+        root = self.request.store_dir
+        return {p.relative_to(root).as_posix(): sha256_file(p) for p in sorted(root.rglob("*")) if p.is_file()}
 
     def logs(self) -> str:
         try:

@@ -1,0 +1,1 @@
+"""The recovery drills: one module per success criterion of Atlas's recovery page."""

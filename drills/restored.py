@@ -1,0 +1,68 @@
+"""Reading the restored tree the way a drill needs: every problem becomes a finding, never a crash."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from atlas_drills.store.catalog import Catalog, parse_catalog
+from atlas_drills.store.dataset_id import DatasetId
+from atlas_drills.store.errors import StoreError
+from atlas_drills.store.layout import manifest_path
+from atlas_drills.store.manifest import ArtifactManifest, parse_manifest
+
+STORE = "store"
+
+
+def read_json(root: Path, relpath: str) -> tuple[Any, str | None]:
+    """(value, None), or (None, what is wrong with the file)."""
+    try:
+        return json.loads((root / relpath).read_bytes()), None
+    except FileNotFoundError:
+        return None, f"{relpath} is missing"
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, f"{relpath} is not valid JSON: {exc}"
+
+
+def restored_catalog(staging: Path) -> tuple[Catalog | None, str | None]:
+    path = staging / STORE / "catalog.json"
+    try:
+        return parse_catalog(path.read_bytes(), f"{STORE}/catalog.json"), None
+    except FileNotFoundError:
+        return None, f"{STORE}/catalog.json is missing"
+    except StoreError as exc:
+        return None, str(exc)
+
+
+def restored_manifest(staging: Path, dataset: DatasetId) -> tuple[ArtifactManifest | None, str | None]:
+    path = manifest_path(staging / STORE, dataset)
+    where = str(path.relative_to(staging))
+    try:
+        return parse_manifest(path.read_bytes(), where), None
+    except FileNotFoundError:
+        return None, f"{where} is missing"
+    except StoreError as exc:
+        return None, str(exc)
+
+
+def store_dataset_dirs(staging: Path) -> list[DatasetId]:
+    """Every dataset folder in the restored store (`release=R/species=S/assembly=A`), whether catalogued or not."""
+    found = []
+    for path in sorted((staging / STORE).glob("release=*/species=*/assembly=*")):
+        if path.is_dir():
+            release, species, assembly = (part.split("=", 1)[1] for part in path.relative_to(staging / STORE).parts)
+            found.append(DatasetId(release, species, assembly))
+    return found
+
+
+def schema_problems(document: Any, schema_name: str) -> list[str]:
+    """Every way `document` breaks `ops/schema/release/<schema_name>.schema.json`, as `field: message`."""
+    import jsonschema
+
+    from atlas_drills.evidence import load_schema
+
+    schema = load_schema(f"{schema_name}.schema.json")
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = sorted(validator.iter_errors(document), key=lambda error: list(error.absolute_path))
+    return [f"{'/'.join(map(str, e.absolute_path)) or '<document>'}: {e.message}" for e in errors]

@@ -1,0 +1,209 @@
+"""Evidence: the recovered state is explained by release evidence, not guesswork.
+
+Every restored file is listed in the backup manifest with its digest and belongs to Atlas's layout; the backup
+manifest is bound to the expected release; the release evidence chain (identity, provenance, evidence manifest,
+bundle, packet, signing ledger, dataset governance) holds; the digests the service reports trace to restored
+bytes; and the backup is recent enough to prove today's recoverability (the recovery point objective).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from atlas_drills.client import AtlasClient
+from atlas_drills.evidence import check_release_evidence
+from atlas_drills.expectation import DATASETS_LOCK, IDENTITY, IDENTITY_FIELDS, Expectation
+from atlas_drills.store.canonical import sha256_file
+from atlas_drills.store.layout import PUBLISH_SIDECARS, sqlite_path, sqlite_relpath
+from drills.restored import STORE, read_json, restored_catalog, restored_manifest
+from fixtures.drills import drill_plan
+from fixtures.evidence import DrillEvidence
+from fixtures.restore import RestoredAtlas
+
+pytestmark = pytest.mark.criterion("evidence")
+
+# What Atlas's store layout explains (contract 2.1): catalog files at the root, dataset files under their folder.
+_STORE_ROOT_FILES = {"catalog.json", "catalog.sha256", "latest.alias.json"}
+_DERIVED_FILES = {
+    "manifest.json",
+    "gene_summary.sqlite",
+    "release_gene_index.json",
+    "catalog_shards.json",
+    *PUBLISH_SIDECARS,
+}
+_DATASET_FILE = re.compile(
+    r"release=[0-9]+/species=[a-z0-9_]+/assembly=[A-Za-z0-9._]+/"
+    r"(derived/(?P<derived>[^/]+)|inputs/(genes\.gff3\.bgz|genome\.fa\.bgz|genome\.fa\.bgz\.fai))"
+)
+_OTHER_TOP = {"config/atlas.env", "baseline/queries.json"}
+
+
+def _explained_by_layout(relpath: str) -> bool:
+    if relpath in _OTHER_TOP or relpath.startswith("ops/"):
+        return True
+    if not relpath.startswith(f"{STORE}/"):
+        return False
+    inner = relpath.removeprefix(f"{STORE}/")
+    if inner in _STORE_ROOT_FILES:
+        return True
+    match = _DATASET_FILE.fullmatch(inner)
+    if match is None:
+        return False
+    derived = match.group("derived")
+    return derived is None or derived in _DERIVED_FILES or derived.endswith(".sqlite")
+
+
+def test_every_restored_file_is_explained(restored_atlas: RestoredAtlas, evidence: DrillEvidence) -> None:
+    staging = restored_atlas.staging
+    listed = restored_atlas.restore.manifest.by_path()
+    present = {p.relative_to(staging).as_posix(): p for p in sorted(staging.rglob("*")) if p.is_file()}
+    evidence.equal(
+        "no listed file missing",
+        expected=[],
+        observed=sorted(set(listed) - set(present)),
+        where="backup-manifest.json files[]",
+    )
+    evidence.equal(
+        "no unlisted file present", expected=[], observed=sorted(set(present) - set(listed)), where="restored tree"
+    )
+    mismatched = sorted(
+        rel for rel, path in present.items() if rel in listed and sha256_file(path) != listed[rel].sha256
+    )
+    evidence.equal(
+        "every file matches its listed digest",
+        expected=[],
+        observed=mismatched,
+        where="restored tree vs backup-manifest.json",
+    )
+    evidence.equal(
+        "every file belongs to Atlas's layout",
+        expected=[],
+        observed=sorted(r for r in present if not _explained_by_layout(r)),
+        where="restored tree",
+    )
+    durable = sorted(f.path for f in restored_atlas.restore.manifest.durable_files())
+    evidence.record(
+        "the backup holds durable state",
+        bool(durable),
+        expected="durable files",
+        observed=len(durable),
+        where="backup-manifest.json",
+    )
+    evidence.assert_ok()
+
+
+def test_the_backup_is_bound_to_the_expected_release(
+    restored_atlas: RestoredAtlas, expectation: Expectation, evidence: DrillEvidence
+) -> None:
+    release = restored_atlas.restore.manifest.release
+    identity, problem = read_json(restored_atlas.staging, IDENTITY)
+    for field in IDENTITY_FIELDS:
+        evidence.equal(
+            f"backup manifest {field}",
+            expected=expectation.identity[field],
+            observed=getattr(release, field),
+            where=f"backup-manifest.json: release.{field}",
+        )
+        evidence.equal(
+            f"restored identity {field} is the one the backup recorded",
+            expected=getattr(release, field),
+            observed=identity.get(field) if isinstance(identity, dict) else problem,
+            where=f"{IDENTITY}: {field}",
+        )
+    evidence.assert_ok()
+
+
+def test_the_release_evidence_chain_holds(restored_atlas: RestoredAtlas, evidence: DrillEvidence) -> None:
+    for finding in check_release_evidence(restored_atlas.staging):
+        evidence.record(
+            finding.check,
+            finding.ok,
+            expected=finding.expected,
+            observed=finding.observed,
+            where=finding.where,
+            message=finding.message,
+        )
+    evidence.assert_ok()
+
+
+def test_served_digests_trace_to_restored_bytes(
+    restored_atlas: RestoredAtlas, atlas: AtlasClient, evidence: DrillEvidence
+) -> None:
+    staging = restored_atlas.staging
+    listed = restored_atlas.restore.manifest.by_path()
+    lock, _ = read_json(staging, DATASETS_LOCK)
+    inputs = {e.get("id"): e.get("checksums", {}) for e in (lock.get("datasets", []) if isinstance(lock, dict) else [])}
+    catalog, problem = restored_catalog(staging)
+    for dataset in catalog.dataset_ids() if catalog else []:
+        where = f"GET /v1/datasets/{dataset.canonical}?include_bom=1"
+        answer = atlas.dataset(dataset, include_bom="1")
+        item = answer.json().get("data", {}).get("item", {}) if answer.status == 200 else {}
+        restored_sqlite = sqlite_path(staging / STORE, dataset)
+        actual = sha256_file(restored_sqlite) if restored_sqlite.exists() else "missing"
+        backed_up = listed.get(f"{STORE}/{sqlite_relpath(dataset)}")
+        evidence.equal(
+            f"{dataset.canonical} served SQLite digest is the restored file's and the backup's",
+            expected={"served": actual, "artifact_db_hash": actual, "backup manifest": actual},
+            observed={
+                "served": item.get("checksums", {}).get("sqlite_sha256"),
+                "artifact_db_hash": item.get("artifact_db_hash"),
+                "backup manifest": backed_up.sha256 if backed_up else None,
+            },
+            where=where,
+        )
+        manifest, _ = restored_manifest(staging, dataset)
+        qc = item.get("metadata", {}).get("qc_summary", {})
+        evidence.equal(
+            f"{dataset.canonical} QC summary is the restored manifest's stats",
+            expected={
+                "gene_count": manifest.stats.gene_count,
+                "transcript_count": manifest.stats.transcript_count,
+                "contig_count": manifest.stats.contig_count,
+            }
+            if manifest
+            else "a manifest",
+            observed=qc,
+            where=f"{where}: metadata.qc_summary",
+        )
+        checks = inputs.get(dataset.canonical, {})
+        bom = item.get("bill_of_materials", {}).get("checksums", {})
+        evidence.equal(
+            f"{dataset.canonical} input digests trace to the release's dataset lock",
+            expected={"gff3": checks.get("gff3"), "fasta": checks.get("fasta"), "fai": checks.get("fai")},
+            observed={"gff3": bom.get("gff3_sha256"), "fasta": bom.get("fasta_sha256"), "fai": bom.get("fai_sha256")},
+            where=f"{where}: bill_of_materials vs {DATASETS_LOCK}",
+        )
+    if catalog is None:
+        evidence.record("restored catalog readable", False, expected="catalog.json", observed=problem, where="store")
+    evidence.assert_ok()
+
+
+def test_the_backup_is_recent_enough(
+    restored_atlas: RestoredAtlas, evidence: DrillEvidence, pytestconfig: pytest.Config
+) -> None:
+    created = restored_atlas.restore.manifest.created_at
+    limit_h = drill_plan(pytestconfig).max_backup_age_hours
+    try:
+        age_h = (datetime.now(UTC) - datetime.fromisoformat(created.replace("Z", "+00:00"))).total_seconds() / 3600
+    except ValueError:
+        evidence.record(
+            "backup creation time readable",
+            False,
+            expected="RFC 3339 UTC",
+            observed=created,
+            where="backup-manifest.json: created_at",
+        )
+        evidence.assert_ok()
+        return
+    evidence.record(
+        "backup within the recovery point objective",
+        0 <= age_h <= limit_h,
+        expected=f"0 to {limit_h} h old",
+        observed=round(age_h, 2),
+        where="backup-manifest.json: created_at",
+        message=f"created {created}",
+    )
+    evidence.assert_ok()

@@ -1,0 +1,133 @@
+"""Readiness: `/healthz` and `/readyz` pass within the drill's budget after restore, from an empty cache.
+
+Readiness is never taken as proof on its own (Atlas reports ready even when a dataset is corrupt): the other
+criteria check what ready does not. What this module adds is that ready came in time, means what it should (gated
+on the catalog, not cached-only), that the overload flags are clear, that every phase fit its budget, and that a
+SIGTERM drains as Atlas does.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from atlas_drills.client import AtlasClient
+from fixtures.drills import drill_plan
+from fixtures.evidence import DrillEvidence
+from fixtures.restore import RestoredAtlas
+
+pytestmark = pytest.mark.criterion("readiness")
+
+DRAIN_WATCH_S = 5.0
+
+
+def test_health_and_readiness_pass_within_budget(
+    restored_atlas: RestoredAtlas, atlas: AtlasClient, evidence: DrillEvidence, pytestconfig: pytest.Config
+) -> None:
+    health, ready = atlas.get("/healthz"), atlas.get("/readyz")
+    evidence.equal("healthz", expected=[200, "ok"], observed=[health.status, health.text.strip()], where="GET /healthz")
+    evidence.equal("readyz", expected=[200, "ready"], observed=[ready.status, ready.text.strip()], where="GET /readyz")
+    phases = restored_atlas.phases
+    budget = drill_plan(pytestconfig).budgets.ready
+    time_to_ready = phases["start"] + phases["ready"]
+    evidence.record(
+        "time to ready within budget",
+        time_to_ready <= budget,
+        expected=f"<= {budget} s",
+        observed=round(time_to_ready, 3),
+        where="phases start + ready",
+    )
+    evidence.assert_ok()
+
+
+def test_every_phase_was_measured_and_fit_its_budget(
+    restored_atlas: RestoredAtlas, evidence: DrillEvidence, pytestconfig: pytest.Config
+) -> None:
+    budgets = drill_plan(pytestconfig).budgets
+    phases = restored_atlas.phases
+    for name in ("fetch", "verify_extract", "transfer", "start", "ready"):
+        # A timer that reads zero (or is missing) means the phase was not measured: the drill itself is broken.
+        evidence.record(
+            f"{name} measured",
+            phases.get(name, 0.0) > 0,
+            expected="> 0 s",
+            observed=phases.get(name),
+            where=f"phase {name}",
+        )
+    evidence.record(
+        "restore within budget",
+        phases["verify_extract"] <= budgets.restore,
+        expected=f"<= {budgets.restore} s",
+        observed=round(phases["verify_extract"], 3),
+        where="phase verify_extract",
+    )
+    total = sum(phases[name] for name in ("fetch", "verify_extract", "transfer", "start", "ready"))
+    evidence.record(
+        "recovery within total budget",
+        total <= budgets.total,
+        expected=f"<= {budgets.total} s",
+        observed=round(total, 3),
+        where="sum of phases (measured RTO)",
+    )
+    evidence.assert_ok()
+
+
+def test_overload_flags_are_clear(atlas: AtlasClient, evidence: DrillEvidence) -> None:
+    answer = atlas.get("/healthz/overload")
+    flags = answer.json() if answer.status == 200 else {}
+    evidence.equal("overload flags served", expected=200, observed=answer.status, where="GET /healthz/overload")
+    evidence.equal(
+        "ready, live, not draining, not overloaded, not cached-only",
+        expected={"ready": True, "live": True, "draining": False, "overloaded": False, "cached_only_mode": False},
+        observed={k: flags.get(k) for k in ("ready", "live", "draining", "overloaded", "cached_only_mode")},
+        where="GET /healthz/overload",
+    )
+    live = atlas.get("/live")
+    evidence.equal("live", expected=200, observed=live.status, where="GET /live")
+    evidence.assert_ok()
+
+
+def test_readiness_is_gated_on_the_catalog(restored_atlas: RestoredAtlas, evidence: DrillEvidence) -> None:
+    """With readiness not requiring the catalog, or in cached-only mode, `/readyz` would say ready whatever was
+    restored: then a passing readiness check would prove nothing, so such a restored configuration fails here."""
+    env = restored_atlas.sandbox.env
+    values = env.values if env is not None else {}
+    evidence.equal(
+        "readiness requires the catalog",
+        expected="true",
+        observed=values.get("ATLAS_READINESS_REQUIRES_CATALOG", "true").lower(),
+        where="config/atlas.env: ATLAS_READINESS_REQUIRES_CATALOG",
+    )
+    evidence.equal(
+        "not cached-only (recovery must not depend on cache state)",
+        expected="false",
+        observed=values.get("ATLAS_CACHED_ONLY_MODE", "false").lower(),
+        where="config/atlas.env: ATLAS_CACHED_ONLY_MODE",
+    )
+    evidence.assert_ok()
+
+
+@pytest.mark.destructive
+def test_sigterm_drains_as_atlas_does(
+    restored_atlas: RestoredAtlas, atlas: AtlasClient, evidence: DrillEvidence
+) -> None:
+    restored_atlas.sandbox.terminate()
+    seen: dict[str, object] = {}
+    deadline = time.monotonic() + DRAIN_WATCH_S
+    while time.monotonic() < deadline and not seen:
+        try:
+            live = atlas.get("/live")
+        except Exception:  # the process finished draining and exited before we looked
+            break
+        if live.status == 503:
+            overload = atlas.get("/healthz/overload")
+            seen = {"live": live.json(), "overload_draining": overload.json().get("draining")}
+        time.sleep(0.02)
+    evidence.equal(
+        "draining after SIGTERM",
+        expected={"live": {"live": False, "draining": True}, "overload_draining": True},
+        observed=seen or "never observed draining",
+        where="GET /live, /healthz/overload after SIGTERM",
+    )
+    evidence.assert_ok()
