@@ -47,7 +47,7 @@ RUNTIME_SETTINGS = {
 
 @dataclass(frozen=True)
 class ServedDataset:
-    """A dataset as the ops files describe it: its manifest and whether it is the primary species."""
+    """A published dataset as the ops files describe it: name, id, raw input paths and their digests."""
 
     manifest: ArtifactManifest
 
