@@ -27,9 +27,13 @@ class Answer:
         return self.body.decode("utf-8", errors="replace")
 
     def json(self) -> Any:
+        """The body as JSON; an empty object when the body is not JSON (a check then sees the missing fields)."""
         import json
 
-        return json.loads(self.body)
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return {}
 
 
 class AtlasClient:
@@ -39,7 +43,11 @@ class AtlasClient:
         self._session = requests.Session()
 
     def get(self, path: str, params: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> Answer:
-        response = self._session.get(self.base_url + path, params=params, headers=headers, timeout=self.timeout_s)
+        try:
+            response = self._session.get(self.base_url + path, params=params, headers=headers, timeout=self.timeout_s)
+        except requests.RequestException as exc:
+            # A service that is down or hangs is an answer too: status 0, so checks record it as a finding.
+            return Answer(0, {}, f"no answer: {type(exc).__name__}: {exc}".encode())
         return Answer(response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content)
 
     def dataset(self, dataset: DatasetId, **params: str) -> Answer:

@@ -25,6 +25,12 @@ DRAIN_WATCH_S = 5.0
 def test_health_and_readiness_pass_within_budget(
     restored_atlas: RestoredAtlas, atlas: AtlasClient, evidence: DrillEvidence, pytestconfig: pytest.Config
 ) -> None:
+    evidence.equal(
+        "the target came up ready",
+        expected=None,
+        observed=restored_atlas.not_ready,
+        where="sandbox start-up (start-up log line, then the readiness path)",
+    )
     health, ready = atlas.get("/healthz"), atlas.get("/readyz")
     evidence.equal("healthz", expected=[200, "ok"], observed=[health.status, health.text.strip()], where="GET /healthz")
     evidence.equal("readyz", expected=[200, "ready"], observed=[ready.status, ready.text.strip()], where="GET /readyz")

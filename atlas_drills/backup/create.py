@@ -189,6 +189,41 @@ def _write_directory(
     return manifest
 
 
+def write_backup(
+    out: Path,
+    kind: str,
+    *,
+    template: BackupManifest,
+    entries: list[PlannedFile],
+    mtime: int,
+    progress: Progress,
+    work: Path,
+) -> BackupManifest:
+    """Write `entries` (sorted by member) as a backup of `kind` at `out`, atomically; return the final manifest."""
+    partial = _partial_name(out)
+    try:
+        if kind == DIRECTORY_KIND:
+            partial.mkdir(mode=0o755)
+            manifest = _write_directory(partial, template, entries, progress)
+        elif kind == TAR:
+            manifest = _write_plain_tar(partial, template, entries, mtime, progress)
+        else:
+            manifest = _write_compressed_tar(
+                kind=kind,
+                partial=partial,
+                work=work,
+                template=template,
+                entries=entries,
+                mtime=mtime,
+                progress=progress,
+            )
+        os.replace(partial, out)
+    except BaseException:
+        _remove(partial)
+        raise
+    return manifest
+
+
 def _partial_name(out: Path) -> Path:
     return out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
 
@@ -236,27 +271,10 @@ def create_backup(
             tool_version=__version__,
         )
         progress = Progress(f"backup {out.name}", sum(p.size for p in entries), enabled=show_progress)
-        partial = _partial_name(out)
         try:
-            if kind == DIRECTORY_KIND:
-                partial.mkdir(mode=0o755)
-                manifest = _write_directory(partial, template, entries, progress)
-            elif kind == TAR:
-                manifest = _write_plain_tar(partial, template, entries, mtime, progress)
-            else:
-                manifest = _write_compressed_tar(
-                    kind=kind,
-                    partial=partial,
-                    work=work,
-                    template=template,
-                    entries=entries,
-                    mtime=mtime,
-                    progress=progress,
-                )
-            os.replace(partial, out)
-        except BaseException:
-            _remove(partial)
-            raise
+            manifest = write_backup(
+                out, kind, template=template, entries=entries, mtime=mtime, progress=progress, work=work
+            )
         finally:
             progress.close()
     size = out.stat().st_size if kind != DIRECTORY_KIND else _tree_size(out)

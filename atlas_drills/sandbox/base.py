@@ -38,6 +38,19 @@ class SandboxError(RuntimeError):
             self.add_note(f"--- target log (last 4000 characters) ---\n{log[-4000:]}")
 
 
+class TargetFailed(SandboxError):
+    """The target ran on the restored state but did not become a ready service: a property of what was restored
+    (a drill *finding*), unlike a missing engine or image. The sandbox is left as it is for the drill to inspect."""
+
+
+class TargetNotStarted(TargetFailed):
+    """The target exited, or logged no start-up line, before it was up (e.g. a runtime config Atlas rejects)."""
+
+
+class TargetNotReady(TargetFailed):
+    """The target started but its readiness path never answered 200 within the budget (e.g. no valid catalog)."""
+
+
 @dataclass(frozen=True)
 class SandboxRequest:
     """Everything needed to serve one restored tree."""
@@ -105,7 +118,7 @@ def wait_for_http(
     last = "no answer"
     while True:
         if not is_alive():
-            raise SandboxError(f"the target exited before {url} answered {expect}", logs())
+            raise TargetNotStarted(f"the target exited before {url} answered {expect}", logs())
         try:
             response = requests.get(url, timeout=1.0)
             if response.status_code == expect:
@@ -114,7 +127,7 @@ def wait_for_http(
         except requests.RequestException as exc:
             last = type(exc).__name__
         if time.monotonic() >= deadline:
-            raise SandboxError(f"{url} did not answer {expect} in time (last: {last})", logs())
+            raise TargetNotReady(f"{url} did not answer {expect} in time (last: {last})", logs())
         time.sleep(POLL_INTERVAL_S)
 
 
@@ -136,7 +149,8 @@ class Sandbox(ABC):
 
     @abstractmethod
     def start(self) -> None:
-        """Create, copy in, start, and wait for readiness; on failure clean up and raise `SandboxError`."""
+        """Create, copy in, start, and wait for readiness. Raises `TargetFailed` when the target itself does not
+        come up (the sandbox stays for inspection; `stop` still removes it) and `SandboxError` otherwise."""
 
     @abstractmethod
     def logs(self) -> str:

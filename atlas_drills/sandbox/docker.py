@@ -32,6 +32,7 @@ from atlas_drills.sandbox.base import (
     Sandbox,
     SandboxError,
     SandboxRequest,
+    TargetNotStarted,
     compose_env,
     free_port,
     wait_for_http,
@@ -188,7 +189,7 @@ class DockerSandbox(Sandbox):
         try:
             wait.with_startup_timeout(max(1, int(request.ready_timeout_s))).wait_until_ready(container)
         except (TimeoutError, RuntimeError) as exc:
-            raise SandboxError(f"{self.image}: {exc}", self.logs()) from exc
+            raise TargetNotStarted(f"{self.image}: {exc}", self.logs()) from exc
         self.timings.start_s += time.monotonic() - began
         began = time.monotonic()
         wait_for_http(self.base_url + target.ready_path, deadline, self.is_running, self.logs)

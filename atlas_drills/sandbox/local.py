@@ -17,6 +17,7 @@ from atlas_drills.sandbox.base import (
     Sandbox,
     SandboxError,
     SandboxRequest,
+    TargetNotStarted,
     compose_env,
     free_port,
     wait_for_http,
@@ -69,9 +70,10 @@ class LocalSandbox(Sandbox):
         pattern = request.target.startup_pattern
         while not pattern.search(self.logs()):
             if not self.is_running():
-                raise SandboxError(f"the target exited with {self._process.returncode} during start-up", self.logs())
+                code = self._process.returncode
+                raise TargetNotStarted(f"the target exited with {code} during start-up", self.logs())
             if time.monotonic() >= deadline:
-                raise SandboxError("the target logged no start-up line in time", self.logs())
+                raise TargetNotStarted("the target logged no start-up line in time", self.logs())
             time.sleep(0.02)
         self.timings.start_s = time.monotonic() - began
         began = time.monotonic()
