@@ -219,6 +219,18 @@ def _named_paths(release: ReleaseDir, doc: Any) -> list[Finding]:
     return findings
 
 
+def check_policy(release: ReleaseDir) -> list[Finding]:
+    """Every path the evidence policy requires is present (folders given with a trailing slash)."""
+    policy = release.load_json(EVIDENCE_POLICY)
+    if not policy.ok:
+        return [blocked("evidence policy required path present", EVIDENCE_POLICY, policy.problem)]
+    required = field(policy.value, "required_paths")
+    return [
+        path_link(release, "evidence policy required path present", path, f"{EVIDENCE_POLICY}: required_paths[{i}]")
+        for i, path in enumerate(required if isinstance(required, list) else [])
+    ]
+
+
 def check_bundle(release: ReleaseDir) -> list[Finding]:
     """The evidence tarball reads as a tar archive whose members are all safe regular files."""
     bundle = release.bundle

@@ -10,6 +10,7 @@ from atlas_drills.evidence.chain import (
     check_identity,
     check_ledger,
     check_packet,
+    check_policy,
     check_provenance,
     check_release_verify,
 )
@@ -23,9 +24,10 @@ def check_release_evidence(root: Path) -> list[Finding]:
     """Every link of the release evidence chain under `root` (the folder holding `ops/`), passed ones too.
 
     Order: schema validation of each release file, then identity <-> provenance, provenance -> evidence
-    manifest, the evidence manifest's digests and paths, the evidence tarball, the packet, the signing ledger,
-    release verification, and the dataset governance files. Never raises on hostile content: a missing file, bad
-    JSON, a path escaping `root` or an unsafe tarball member is a failed finding.
+    manifest, the evidence manifest's digests and paths, the evidence policy's required paths, the evidence
+    tarball, the packet, the signing ledger, release verification, and the dataset governance files. Never raises
+    on hostile content: a missing file, bad JSON, a path escaping `root` or an unsafe tarball member is a failed
+    finding.
     """
     release = ReleaseDir(root)
     return [
@@ -33,6 +35,7 @@ def check_release_evidence(root: Path) -> list[Finding]:
         *check_identity(release),
         *check_provenance(release),
         *check_evidence_manifest(release),
+        *check_policy(release),
         *check_bundle(release),
         *check_packet(release),
         *check_ledger(release),

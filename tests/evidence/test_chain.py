@@ -64,6 +64,7 @@ def test_a_fresh_sample_holds_every_link(release: Path) -> None:
         "promotion rules name the manifest lock",
         "rollback policy requirement resolves",
         "evidence tarball members are safe",
+        "evidence policy required path present",
     } <= checks
     packet_items = read_json(release, PACKET)["items"]
     assert sum(f.check == "packet item digest" for f in findings) == len(packet_items)
@@ -260,3 +261,13 @@ def test_rollback_requirement_that_does_not_resolve(release: Path) -> None:
     broken = [f for f in failed(check_release_evidence(release)) if f.check == "rollback policy requirement resolves"]
     assert [f.observed for f in broken] == ["promotion-rules", "pins"]
     assert "no such file" in broken[0].message
+
+
+def test_a_path_the_evidence_policy_requires_is_missing(release: Path) -> None:
+    for sbom in (release / "ops/release/evidence/sboms").iterdir():
+        sbom.unlink()
+    (release / "ops/release/evidence/sboms").rmdir()
+    broken = {(f.check, f.where) for f in failed(check_release_evidence(release))}
+    policy = "ops/release/evidence/policy.json"
+    index = read_json(release, policy)["required_paths"].index("ops/release/evidence/sboms/")
+    assert ("evidence policy required path present", f"{policy}: required_paths[{index}]") in broken
