@@ -6,5 +6,6 @@ pytest_plugins = [
     "fixtures.drills",
     "fixtures.restore",
     "fixtures.evidence",
+    "plugins.drill_report.plugin",
     "fixtures.atlas",
 ]

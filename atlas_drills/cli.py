@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from atlas_drills import report_cli
     from atlas_drills.backup import cli as backup_cli
     from atlas_drills.evidence import cli as evidence_cli
     from atlas_drills.sample import cli as sample_cli
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     backup_cli.register(commands)
     sandbox_cli.register(commands)
     standin_cli.register(commands)
+    report_cli.register(commands)
     evidence_cli.register(commands)
     return parser
 

@@ -1,0 +1,1 @@
+"""pytest plugins of the drill suite (the drill report)."""

@@ -1,0 +1,271 @@
+"""The drill report's data model: check records in, one JSON document out, with every verdict computed here.
+
+JSON is the truth (`ops/schema/drill-report.schema.json`); the Markdown and HTML renderers and the terminal summary
+only read it. Verdicts:
+
+- a check is passed, failed (an assertion or a failed finding), refused (its restore was refused), inconclusive
+  (the drill could not run here), error (setup or teardown broke), skipped, crashed (its worker died) or not run;
+- a criterion of a drill is `pass` when at least one check ran and all passed, `fail` when any check failed or was
+  refused, `inconclusive` otherwise;
+- a drill is `fail` when any criterion failed, `pass` when every criterion (all five at least) passed;
+- the run is RECOVERABLE only when every drill passed, NOT RECOVERABLE when any failed, INCONCLUSIVE otherwise
+  (also when there is no drill, or a run-level problem such as a missing shard).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from atlas_drills.findings import CRITERIA
+
+FORMAT = "atlas-drills/drill-report/1"
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "ops" / "schema" / "drill-report.schema.json"
+RECOVERABLE = "RECOVERABLE"
+NOT_RECOVERABLE = "NOT RECOVERABLE"
+INCONCLUSIVE = "INCONCLUSIVE"
+CHECK_STATUSES = ("passed", "failed", "refused", "inconclusive", "error", "skipped", "crashed", "not run")
+FAILING_STATUSES = frozenset({"failed", "refused"})
+UNPLACED_CRITERION = "(unplaced)"
+PHASE_ORDER = ("fetch", "verify_extract", "transfer", "start", "ready", "checks", "teardown")
+# Which measured phases each budget of the drill plan covers; "total" is the whole measured recovery time.
+BUDGET_PHASES: dict[str, tuple[str, ...]] = {
+    "restore": ("fetch", "verify_extract", "transfer"),
+    "ready": ("ready",),
+    "total": PHASE_ORDER,
+}
+CONTEXT_FIELDS = (
+    "backup",
+    "backup_kind",
+    "backup_id",
+    "backup_created_at",
+    "backup_manifest_sha256",
+    "backup_release_id",
+    "expect",
+    "expect_release_id",
+    "target",
+    "target_image",
+    "target_image_id",
+    "target_image_digest",
+    "sandbox",
+    "isolation",
+    "sandbox_reason",
+)
+
+
+@dataclass
+class CheckRecord:
+    """One drill check (a test item) after all its phases, as primitives."""
+
+    nodeid: str
+    drill_id: str
+    criterion: str
+    name: str
+    status: str = "not run"
+    when: str | None = None
+    duration_s: float = 0.0
+    call_s: float = 0.0
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    context: dict[str, Any] | None = None
+    outcome: dict[str, Any] | None = None
+    message: str = ""
+    log_excerpt: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "nodeid": self.nodeid,
+            "name": self.name,
+            "status": self.status,
+            "when": self.when,
+            "duration_s": round(self.duration_s, 3),
+            "message": self.message,
+            "findings": self.findings,
+            "log_excerpt": self.log_excerpt,
+        }
+
+
+def criterion_verdict(checks: list[CheckRecord]) -> tuple[str, str]:
+    """pass / fail / inconclusive for one criterion of one drill, with the reason in words."""
+    if not checks:
+        return "inconclusive", "no check of this criterion ran"
+    counts: dict[str, int] = {}
+    for check in checks:
+        counts[check.status] = counts.get(check.status, 0) + 1
+    summary = ", ".join(f"{counts[s]} {s}" for s in CHECK_STATUSES if s in counts)
+    if any(check.status in FAILING_STATUSES for check in checks):
+        return "fail", summary
+    if all(check.status == "passed" for check in checks):
+        return "pass", f"all {len(checks)} check(s) passed"
+    return "inconclusive", summary
+
+
+def _context(checks: list[CheckRecord]) -> dict[str, Any]:
+    """The drill's context: the richest one recorded (most phases), first by node id, so serial and xdist agree."""
+    recorded = [c.context for c in sorted(checks, key=lambda c: c.nodeid) if c.context]
+    if not recorded:
+        return {}
+    return max(recorded, key=lambda ctx: len(ctx.get("phases") or {}))
+
+
+def _phases(context: dict[str, Any], checks: list[CheckRecord]) -> list[dict[str, Any]]:
+    measured = {str(k): float(v) for k, v in (context.get("phases") or {}).items() if isinstance(v, int | float)}
+    if any(check.call_s for check in checks):
+        measured["checks"] = sum(check.call_s for check in checks)
+    ordered = [name for name in PHASE_ORDER if name in measured] + sorted(set(measured) - set(PHASE_ORDER))
+    return [{"name": name, "seconds": round(measured[name], 3)} for name in ordered]
+
+
+def _budgets(context: dict[str, Any], phases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seconds = {phase["name"]: phase["seconds"] for phase in phases}
+    budgets = context.get("budgets") or {}
+    rows = []
+    for name in sorted(budgets, key=lambda n: (list(BUDGET_PHASES).index(n) if n in BUDGET_PHASES else 99, n)):
+        budget = budgets[name]
+        covered = [p for p in BUDGET_PHASES.get(name, (name,)) if p in seconds]
+        if not isinstance(budget, int | float) or not covered:
+            continue
+        spent = round(sum(seconds[p] for p in covered), 3)
+        rows.append(
+            {"name": name, "phases": covered, "seconds": spent, "budget_s": float(budget), "within": spent <= budget}
+        )
+    return rows
+
+
+def build_drill(drill_id: str, checks: list[CheckRecord]) -> dict[str, Any]:
+    """One drill of the report: its context, every criterion's verdict with its checks, phases vs budgets."""
+    checks = sorted(checks, key=lambda c: c.nodeid)
+    context = _context(checks)
+    names = list(CRITERIA) + sorted({c.criterion for c in checks} - set(CRITERIA))
+    criteria = []
+    for name in names:
+        mine = [c for c in checks if c.criterion == name]
+        verdict, reason = criterion_verdict(mine)
+        criteria.append({"name": name, "verdict": verdict, "reason": reason, "checks": [c.as_dict() for c in mine]})
+    outcomes = sorted(
+        ({"kind": str(c.outcome.get("kind")), "reason": str(c.outcome.get("reason", ""))} for c in checks if c.outcome),
+        key=lambda o: (o["kind"] != "refused", o["reason"]),
+    )
+    failed = [str(c["name"]) for c in criteria if c["verdict"] == "fail"]
+    open_ = [str(c["name"]) for c in criteria if c["verdict"] == "inconclusive"]
+    if failed:
+        verdict, reason = "fail", f"failed: {', '.join(failed)}"
+    elif open_:
+        verdict, reason = "inconclusive", f"not proven: {', '.join(open_)}"
+    else:
+        verdict, reason = "pass", "every criterion passed"
+    phases = _phases(context, checks)
+    drill: dict[str, Any] = {"id": drill_id, "verdict": verdict, "reason": reason}
+    drill.update({name: context.get(name) for name in CONTEXT_FIELDS})
+    drill.update(
+        {
+            "crashed": any(c.status == "crashed" for c in checks),
+            "outcome": outcomes[0] if outcomes else None,
+            "phases": phases,
+            "rto_s": round(sum(p["seconds"] for p in phases), 3),
+            "budgets": _budgets(context, phases),
+            "criteria": criteria,
+        }
+    )
+    return drill
+
+
+def run_verdict(drills: list[dict[str, Any]], problems: list[str]) -> tuple[str, str]:
+    if not drills:
+        return INCONCLUSIVE, "no drill ran"
+    failed = [d["id"] for d in drills if d["verdict"] == "fail"]
+    if failed:
+        return NOT_RECOVERABLE, f"{len(failed)} of {len(drills)} drill(s) failed: {', '.join(failed)}"
+    open_ = [d["id"] for d in drills if d["verdict"] != "pass"]
+    if open_:
+        return INCONCLUSIVE, f"{len(open_)} of {len(drills)} drill(s) not proven: {', '.join(open_)}"
+    if problems:
+        return INCONCLUSIVE, "; ".join(problems)
+    return RECOVERABLE, f"all {len(drills)} drill(s) passed every criterion"
+
+
+def gate_result(verdict: str, drills: list[dict[str, Any]], *, required: bool, allow_local: bool) -> dict[str, Any]:
+    """A release gate passes only on RECOVERABLE with container isolation (or local processes, when allowed)."""
+    accepted = {"container", "process"} if allow_local else {"container"}
+    weak = sorted({str(d.get("isolation")) for d in drills if d.get("isolation") not in accepted})
+    if verdict != RECOVERABLE:
+        passed, reason = False, f"the run is {verdict}, not {RECOVERABLE}"
+    elif weak:
+        passed, reason = False, f"isolation {', '.join(weak)} is not accepted (container required; --drill-allow-local)"
+    else:
+        passed, reason = True, f"{RECOVERABLE} with isolation {', '.join(sorted(accepted & _isolations(drills)))}"
+    return {"required": required, "allow_local": allow_local, "passed": passed, "reason": reason}
+
+
+def _isolations(drills: list[dict[str, Any]]) -> set[str]:
+    return {str(d["isolation"]) for d in drills if d.get("isolation")}
+
+
+def _distinct(drills: list[dict[str, Any]], name: str) -> list[str]:
+    return sorted({str(d[name]) for d in drills if d.get(name)})
+
+
+def images(drills: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen = {
+        (d.get("target_image"), d.get("target_image_id"), d.get("target_image_digest"))
+        for d in drills
+        if d.get("target_image")
+    }
+    return [{"image": i, "id": n, "digest": g} for i, n, g in sorted(seen, key=lambda t: tuple(map(str, t)))]
+
+
+def finish_report(
+    run: dict[str, Any],
+    drills: list[dict[str, Any]],
+    problems: list[str],
+    *,
+    gate_required: bool,
+    allow_local: bool,
+    files: dict[str, str | None],
+) -> dict[str, Any]:
+    """The complete report from the run facts and the drills: the only place the run verdict is decided."""
+    drills = sorted(drills, key=lambda d: d["id"])
+    verdict, reason = run_verdict(drills, problems)
+    counts = {v: sum(1 for d in drills if d["verdict"] == v) for v in ("pass", "fail", "inconclusive")}
+    run = {**run, "images": images(drills)}
+    return {
+        "format": FORMAT,
+        "tool": tool_info(),
+        "run": run,
+        "verdict": {
+            "value": verdict,
+            "reason": reason,
+            "valid_for": {
+                "backup_manifest_sha256": _distinct(drills, "backup_manifest_sha256"),
+                "expect_release_ids": _distinct(drills, "expect_release_id"),
+                "target_images": _distinct(drills, "target_image"),
+            },
+            "isolation": sorted(_isolations(drills)),
+            "problems": problems,
+            "counts": {"drills": len(drills), **counts},
+        },
+        "gate": gate_result(verdict, drills, required=gate_required, allow_local=allow_local),
+        "drills": drills,
+        "files": files,
+    }
+
+
+def tool_info() -> dict[str, str]:
+    from atlas_drills import __version__
+
+    return {"name": "atlas-drills", "version": __version__}
+
+
+def load_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
+
+
+def schema_errors(report: dict[str, Any]) -> list[str]:
+    """Every way `report` breaks the schema, as `path: message` lines (empty when valid)."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(load_schema())
+    errors = sorted(validator.iter_errors(report), key=lambda e: [str(p) for p in e.absolute_path])
+    return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors]

@@ -1,0 +1,95 @@
+"""One redaction function for every string that leaves the drill report: files, event log and terminal.
+
+Values of keys named like Atlas's redaction keys (password, secret, token, api_key) or store credentials (bearer,
+credential, authorization), `Bearer ...` tokens, and URLs with userinfo are replaced by `<redacted>`. A value once
+seen under a secret key is also remembered and scrubbed wherever else it appears (a check that records a bearer
+token as a bare observed string).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from atlas_drills.runtime_config import SECRET_KEY_WORDS
+
+REDACTED = "<redacted>"
+SECRET_WORDS = (*SECRET_KEY_WORDS, "credential", "authorization", "passwd", "apikey", "private_key")
+
+_KEY = r"[A-Za-z0-9_.\-]*(?:" + "|".join(re.escape(w) for w in SECRET_WORDS) + r")[A-Za-z0-9_.\-]*"
+# NAME=value, NAME: value, "NAME": "value", 'NAME': 'value' (env lines, headers, JSON and Python reprs)
+_KEY_VALUE = re.compile(
+    r"(?P<key>['\"]?" + _KEY + r"['\"]?)(?P<sep>\s*[:=]\s*)(?P<value>'[^']*'|\"[^\"]*\"|[^\s,;}\])'\"]+)",
+    re.IGNORECASE,
+)
+_BEARER = re.compile(r"(?P<scheme>\b(?:Bearer|Basic|Token)\s+)[A-Za-z0-9._~+/=\-]{4,}", re.IGNORECASE)
+_URL_USERINFO = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.\-]*://)[^/\s@:]*(?::[^/\s@]*)?@", re.IGNORECASE)
+
+
+def is_secret_key(name: str) -> bool:
+    lowered = name.lower().replace("-", "_")
+    return any(word in lowered for word in SECRET_WORDS)
+
+
+def _replace_key_value(match: re.Match[str]) -> str:
+    value = match.group("value")
+    quote = value[0] if value[:1] in {"'", '"'} else ""
+    if not value.strip("'\"") or value.lower() in {"bearer", "basic", "token", REDACTED}:
+        return match.group(0)
+    return f"{match.group('key')}{match.group('sep')}{quote}{REDACTED}{quote}"
+
+
+class Redactor:
+    """Redacts strings and primitive structures; remembers secret values it met under secret keys."""
+
+    def __init__(self) -> None:
+        self.known: set[str] = set()
+
+    def remember(self, value: Any) -> None:
+        if isinstance(value, str) and len(value) >= 4 and value != REDACTED:
+            self.known.add(value)
+
+    def text(self, value: str) -> str:
+        for secret in sorted(self.known, key=len, reverse=True):
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        value = _URL_USERINFO.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", value)
+        value = _BEARER.sub(lambda m: f"{m.group('scheme')}{REDACTED}", value)
+        return _KEY_VALUE.sub(_replace_key_value, value)
+
+    def learn(self, value: Any) -> None:
+        """Remember every value found under a secret key in `value` (dicts nested in lists, env-like text)."""
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if is_secret_key(str(key)) and not isinstance(item, dict | list):
+                    self.remember(item if isinstance(item, str) else None)
+                else:
+                    self.learn(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                self.learn(item)
+        elif isinstance(value, str):
+            for match in _KEY_VALUE.finditer(value):
+                self.remember(match.group("value").strip("'\""))
+
+    def value(self, value: Any) -> Any:
+        """A copy of a primitive structure with secret values and secret-looking text replaced."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {
+                str(key): (REDACTED if is_secret_key(str(key)) and _has_content(item) else self.value(item))
+                for key, item in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return [self.value(item) for item in value]
+        return value
+
+
+def _has_content(value: Any) -> bool:
+    return value not in (None, "", [], {})
+
+
+def redact(value: Any) -> Any:
+    """Redact a primitive structure with no remembered secrets (for callers that hold no `Redactor`)."""
+    return Redactor().value(value)

@@ -1,0 +1,236 @@
+"""The drill report as one self-contained HTML page: a pure function of the JSON report.
+
+No script, no network: inline CSS, a criteria-by-drills matrix (`table#matrix`, cells `td.verdict`), a per-drill
+phase timeline drawn as inline SVG (`svg.timeline`, `rect.phase`, budget lines `line.budget`), and the checks and
+findings of every drill.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from typing import Any
+
+from atlas_drills.findings import CRITERIA
+
+PHASE_COLOURS = {
+    "fetch": "#8da0cb",
+    "verify_extract": "#66c2a5",
+    "transfer": "#a6d854",
+    "start": "#ffd92f",
+    "ready": "#fc8d62",
+    "checks": "#e78ac3",
+    "teardown": "#b3b3b3",
+}
+RUN_CLASS = {"RECOVERABLE": "pass", "NOT RECOVERABLE": "fail", "INCONCLUSIVE": "inconclusive"}
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px;color:#1d2330;background:#fafbfc}
+h1{margin:0 0 4px}h2{margin:28px 0 8px;border-bottom:1px solid #dde1e6;padding-bottom:4px}
+.banner{padding:14px 18px;border-radius:6px;margin:12px 0;color:#fff;font-size:18px}
+.banner.pass{background:#1a7f37}.banner.fail{background:#cf222e}.banner.inconclusive{background:#9a6700}
+.meta{color:#57606a}table{border-collapse:collapse;margin:6px 0;background:#fff}
+th,td{border:1px solid #d0d7de;padding:5px 9px;text-align:left;vertical-align:top}th{background:#f1f3f5}
+td.verdict{font-weight:600;text-align:center}td.pass{background:#dafbe1;color:#116329}
+td.fail{background:#ffebe9;color:#a40e26}td.inconclusive{background:#fff8c5;color:#7d4e00}
+code,pre{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace}pre{white-space:pre-wrap;background:#f6f8fa;
+padding:8px;border-radius:4px;max-height:320px;overflow:auto}.drill{background:#fff;border:1px solid #d0d7de;
+border-radius:6px;padding:10px 16px;margin:14px 0}svg.timeline{display:block;margin:6px 0}
+.legend span{display:inline-block;margin-right:12px}.legend i{display:inline-block;width:12px;height:12px;
+margin-right:4px;vertical-align:-1px}ul.problems li{color:#9a6700}
+"""
+
+
+def _e(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        value = json.dumps(value, sort_keys=True)
+    return escape(value, quote=True)
+
+
+def render_html(report: dict[str, Any]) -> str:
+    run, verdict, drills = report["run"], report["verdict"], report["drills"]
+    shard = f", shard {run['shard']['index']}/{run['shard']['count']}" if run.get("shard") else ""
+    merged = f", merged from {len(run['shards'])} shard reports" if run.get("shards") else ""
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
+        f"<title>Drill report {_e(run['id'])}: {_e(verdict['value'])}</title><style>{CSS}</style></head><body>",
+        f'<h1>Atlas recovery drill report</h1><p class="meta">run <code>{_e(run["id"])}</code> · '
+        f"{_e(run['trigger'])} · {_e(run['host']['name'])} · {_e(run['started_at'])} → {_e(run['finished_at'])}"
+        f"{_e(shard)}{_e(merged)} · seed {_e(run['seed'])}</p>",
+        f'<div class="banner {RUN_CLASS[verdict["value"]]}" id="run-verdict" data-verdict="{_e(verdict["value"])}">'
+        f"<strong>{_e(verdict['value'])}</strong>: {_e(verdict['reason'])}</div>",
+    ]
+    gate = report["gate"]
+    if gate["required"]:
+        parts.append(
+            f'<p id="gate"><strong>Release gate: {"passed" if gate["passed"] else "REFUSED"}</strong>: '
+            f"{_e(gate['reason'])}</p>"
+        )
+    if verdict["problems"]:
+        parts.append('<ul class="problems">' + "".join(f"<li>{_e(p)}</li>" for p in verdict["problems"]) + "</ul>")
+    parts += [_matrix(drills), _valid_for(verdict), _timelines(drills), _details(drills), _run_facts(report)]
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def _matrix(drills: list[dict[str, Any]]) -> str:
+    names = list(CRITERIA) + sorted({c["name"] for d in drills for c in d["criteria"]} - set(CRITERIA))
+    head = "".join(f'<th scope="col" data-drill="{_e(d["id"])}"><code>{_e(d["id"])}</code></th>' for d in drills)
+    rows = []
+    for name in names:
+        cells = []
+        for drill in drills:
+            found = next((c for c in drill["criteria"] if c["name"] == name), None)
+            if found is None:
+                cells.append("<td></td>")
+                continue
+            cells.append(
+                f'<td class="verdict {found["verdict"]}" data-drill="{_e(drill["id"])}" data-criterion="{_e(name)}" '
+                f'title="{_e(found["reason"])}">{_e(found["verdict"])}</td>'
+            )
+        rows.append(f'<tr><th scope="row">{_e(name)}</th>{"".join(cells)}</tr>')
+    total = "".join(
+        f'<td class="verdict {d["verdict"]}" data-drill="{_e(d["id"])}" data-criterion="(drill)">'
+        f"{_e(d['verdict'])}{' · crashed' if d['crashed'] else ''}</td>"
+        for d in drills
+    )
+    rows.append(f'<tr class="drill-verdicts"><th scope="row">drill</th>{total}</tr>')
+    return (
+        '<h2>Criteria &times; drills</h2><table id="matrix"><thead><tr><th>criterion</th>'
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _valid_for(verdict: dict[str, Any]) -> str:
+    valid = verdict["valid_for"]
+    items = [
+        ("backup manifest sha256", valid["backup_manifest_sha256"]),
+        ("expected release ids", valid["expect_release_ids"]),
+        ("target images", valid["target_images"]),
+        ("isolation", verdict["isolation"]),
+    ]
+    rows = "".join(
+        f"<tr><th>{_e(k)}</th><td>{'<br>'.join(f'<code>{_e(v)}</code>' for v in vs) or 'none recorded'}</td></tr>"
+        for k, vs in items
+    )
+    return f'<h2>Valid for</h2><table id="valid-for">{rows}</table>'
+
+
+def timeline_svg(drill: dict[str, Any], width: int = 900) -> str:
+    """Phases as consecutive bars on one time axis, with each budget as a dashed line at its limit."""
+    phases = drill["phases"]
+    budgets = drill["budgets"]
+    span = max([sum(p["seconds"] for p in phases), *[b["budget_s"] for b in budgets], 0.001])
+    left, bar_width, height = 10, width - 20, 74
+    scale = bar_width / span
+    shapes = [f'<line class="axis" x1="{left}" y1="40" x2="{left + bar_width}" y2="40" stroke="#57606a"/>']
+    x = float(left)
+    for phase in phases:
+        w = max(phase["seconds"] * scale, 1.0)
+        shapes.append(
+            f'<rect class="phase" data-phase="{_e(phase["name"])}" data-seconds="{phase["seconds"]}" x="{x:.1f}" '
+            f'y="12" width="{w:.1f}" height="26" fill="{PHASE_COLOURS.get(phase["name"], "#999")}">'
+            f"<title>{_e(phase['name'])}: {phase['seconds']:.3f} s</title></rect>"
+        )
+        if w > 46:
+            shapes.append(f'<text x="{x + 3:.1f}" y="29" font-size="11">{_e(phase["name"])}</text>')
+        x += w
+    start_of = {"ready": sum(p["seconds"] for p in phases[: _index(phases, "ready")])}
+    for budget in budgets:
+        offset = start_of.get(budget["name"], 0.0)
+        bx = left + (offset + budget["budget_s"]) * scale
+        colour = "#1a7f37" if budget["within"] else "#cf222e"
+        shapes.append(
+            f'<line class="budget" data-budget="{_e(budget["name"])}" data-within="{str(budget["within"]).lower()}" '
+            f'x1="{bx:.1f}" y1="6" x2="{bx:.1f}" y2="46" stroke="{colour}" stroke-dasharray="4 3">'
+            f"<title>{_e(budget['name'])} budget {budget['budget_s']:.0f} s: spent {budget['seconds']:.2f} s</title>"
+            "</line>"
+        )
+    shapes.append(f'<text x="{left}" y="62" font-size="11">0 s</text>')
+    shapes.append(f'<text x="{left + bar_width - 60}" y="62" font-size="11">{span:.1f} s</text>')
+    return (
+        f'<svg class="timeline" data-drill="{_e(drill["id"])}" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="phase timeline">'
+        + "".join(shapes)
+        + "</svg>"
+    )
+
+
+def _index(phases: list[dict[str, Any]], name: str) -> int:
+    return next((i for i, p in enumerate(phases) if p["name"] == name), len(phases))
+
+
+def _timelines(drills: list[dict[str, Any]]) -> str:
+    legend = "".join(f'<span><i style="background:{c}"></i>{_e(n)}</span>' for n, c in PHASE_COLOURS.items())
+    parts = [f'<h2>Phase timelines</h2><p class="legend">{legend}<span>┆ budget</span></p>']
+    for drill in drills:
+        parts.append(f"<h3><code>{_e(drill['id'])}</code> · RTO {drill['rto_s']:.2f} s</h3>")
+        parts.append(timeline_svg(drill) if drill["phases"] else "<p>No phase was timed (the restore never ran).</p>")
+    return "".join(parts)
+
+
+def _details(drills: list[dict[str, Any]]) -> str:
+    parts = ["<h2>Drills</h2>"]
+    for drill in drills:
+        facts = [
+            ("verdict", f"{drill['verdict']}: {drill['reason']}"),
+            ("backup", drill["backup"]),
+            ("backup manifest sha256", drill["backup_manifest_sha256"]),
+            ("expected release", drill["expect_release_id"]),
+            ("target image", drill["target_image"]),
+            ("sandbox", f"{drill['sandbox']} (isolation {drill['isolation']})" if drill["sandbox"] else None),
+            ("outcome", f"{drill['outcome']['kind']}: {drill['outcome']['reason']}" if drill["outcome"] else None),
+            ("worker crashed", "yes" if drill["crashed"] else None),
+        ]
+        rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts if v)
+        parts.append(f'<section class="drill" data-drill="{_e(drill["id"])}"><h3><code>{_e(drill["id"])}</code></h3>')
+        parts.append(f"<table>{rows}</table>")
+        for criterion in drill["criteria"]:
+            parts.append(
+                f"<h4>{_e(criterion['name'])}: {_e(criterion['verdict'])} <small>({_e(criterion['reason'])})"
+                "</small></h4>"
+            )
+            parts.extend(_check(check) for check in criterion["checks"])
+        parts.append("</section>")
+    return "".join(parts)
+
+
+def _check(check: dict[str, Any]) -> str:
+    findings = "".join(
+        f'<tr class="finding {"pass" if f["verdict"] == "pass" else "fail"}"><td>{_e(f["check"])}</td>'
+        f'<td class="verdict {f["verdict"]}">{_e(f["verdict"])}</td><td><code>{_e(f["expected"])}</code></td>'
+        f"<td><code>{_e(f['observed'])}</code></td><td><code>{_e(f['where'])}</code></td></tr>"
+        for f in check["findings"]
+    )
+    table = (
+        f"<table><tr><th>finding</th><th>verdict</th><th>expected</th><th>observed</th><th>where</th></tr>{findings}"
+        "</table>"
+        if findings
+        else ""
+    )
+    log = f"<pre>{_e(check['log_excerpt'])}</pre>" if check["log_excerpt"] else ""
+    opened = " open" if check["status"] != "passed" else ""
+    return (
+        f"<details{opened}><summary><code>{_e(check['name'])}</code>: {_e(check['status'])}"
+        f"{': ' + _e(check['message']) if check['message'] else ''}</summary>{table}{log}</details>"
+    )
+
+
+def _run_facts(report: dict[str, Any]) -> str:
+    run = report["run"]
+    versions = ", ".join(f"{k} {v}" for k, v in sorted(run["versions"].items()))
+    images = "<br>".join(
+        f"<code>{_e(i['image'])}</code> {_e(i['id'] or '')} {_e(i['digest'] or '')}" for i in run["images"]
+    )
+    rows = [
+        ("tool", f"{report['tool']['name']} {report['tool']['version']} ({report['format']})"),
+        ("host", f"{run['host']['name']} · {run['host']['platform']}"),
+        ("versions", versions),
+        ("workers", str(run["workers"])),
+        ("pytest exit status", str(run["pytest_exit_status"])),
+    ]
+    body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
+    return f'<h2>Run</h2><table id="run">{body}<tr><th>images</th><td>{images or "none"}</td></tr></table>'

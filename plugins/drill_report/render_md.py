@@ -1,0 +1,147 @@
+"""The drill report as Markdown, fit for a CI job summary: a pure function of the JSON report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from atlas_drills.findings import CRITERIA
+
+ICONS = {"pass": "✅ pass", "fail": "❌ fail", "inconclusive": "⚠️ inconclusive"}
+RUN_ICONS = {"RECOVERABLE": "✅", "NOT RECOVERABLE": "❌", "INCONCLUSIVE": "⚠️"}
+MAX_FINDINGS = 30
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = _cell(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render_md(report: dict[str, Any]) -> str:
+    run, verdict, drills = report["run"], report["verdict"], report["drills"]
+    lines = [
+        f"# Drill report: {RUN_ICONS.get(verdict['value'], '')} {verdict['value']}",
+        "",
+        f"{_cell(verdict['reason'])}",
+        "",
+        f"Run `{run['id']}` ({run['trigger']}) on {run['host']['name']}, {run['started_at']} → {run['finished_at']}"
+        + (f", shard {run['shard']['index']}/{run['shard']['count']}" if run.get("shard") else "")
+        + (f", merged from {len(run['shards'])} shard report(s)" if run.get("shards") else "")
+        + f", seed {run['seed']}.",
+        "",
+    ]
+    gate = report["gate"]
+    if gate["required"]:
+        lines += [f"**Release gate: {'passed' if gate['passed'] else 'REFUSED'}**: {_cell(gate['reason'])}", ""]
+    for problem in verdict["problems"]:
+        lines.append(f"- ⚠️ {_cell(problem)}")
+    if verdict["problems"]:
+        lines.append("")
+    lines += _matrix(drills)
+    lines += _valid_for(verdict)
+    lines += _drill_table(drills)
+    lines += _phases(drills)
+    lines += _failures(drills)
+    lines += [
+        "## Files",
+        "",
+        *(f"- {name}: `{path}`" for name, path in report["files"].items() if path),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _matrix(drills: list[dict[str, Any]]) -> list[str]:
+    if not drills:
+        return ["No drill ran.", ""]
+    names = list(CRITERIA) + sorted({c["name"] for d in drills for c in d["criteria"]} - set(CRITERIA))
+    lines = [
+        "## Criteria \N{MULTIPLICATION SIGN} drills",
+        "",
+        "| criterion | " + " | ".join(f"`{_cell(d['id'])}`" for d in drills) + " |",
+    ]
+    lines.append("|---|" + "---|" * len(drills))
+    for name in names:
+        cells = []
+        for drill in drills:
+            found = next((c for c in drill["criteria"] if c["name"] == name), None)
+            cells.append(ICONS.get(found["verdict"], found["verdict"]) if found else "")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("| **drill** | " + " | ".join(f"**{ICONS[d['verdict']]}**" for d in drills) + " |")
+    return [*lines, ""]
+
+
+def _valid_for(verdict: dict[str, Any]) -> list[str]:
+    valid = verdict["valid_for"]
+    lines = ["## Valid for", ""]
+    for label, key in (
+        ("backup manifest sha256", "backup_manifest_sha256"),
+        ("expected release ids", "expect_release_ids"),
+        ("target images", "target_images"),
+    ):
+        values = ", ".join(f"`{_cell(v)}`" for v in valid[key]) or "none recorded"
+        lines.append(f"- {label}: {values}")
+    lines.append(f"- isolation: {', '.join(verdict['isolation']) or 'none recorded'}")
+    return [*lines, ""]
+
+
+def _drill_table(drills: list[dict[str, Any]]) -> list[str]:
+    if not drills:
+        return []
+    lines = [
+        "## Drills",
+        "",
+        "| drill | verdict | backup | expected release | target image | sandbox (isolation) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for d in drills:
+        crashed = " (worker crashed)" if d["crashed"] else ""
+        lines.append(
+            f"| `{_cell(d['id'])}` | {ICONS[d['verdict']]}{crashed} | {_short(d['backup'], 60)} | "
+            f"{_cell(d['expect_release_id'])} | {_short(d['target_image'], 50)} | "
+            f"{_cell(d['sandbox'])} ({_cell(d['isolation'])}) |"
+        )
+    return [*lines, ""]
+
+
+def _phases(drills: list[dict[str, Any]]) -> list[str]:
+    lines = ["## Phase timings", ""]
+    for d in drills:
+        if not d["phases"]:
+            continue
+        phases = ", ".join(f"{p['name']} {p['seconds']:.2f} s" for p in d["phases"])
+        budgets = ", ".join(
+            f"{b['name']} {b['seconds']:.2f}/{b['budget_s']:.0f} s {'✅' if b['within'] else '❌ over budget'}"
+            for b in d["budgets"]
+        )
+        lines.append(f"- `{_cell(d['id'])}`: {phases} (RTO {d['rto_s']:.2f} s); budgets: {budgets or 'none'}")
+    return [*lines, ""] if len(lines) > 2 else []
+
+
+def _failures(drills: list[dict[str, Any]]) -> list[str]:
+    lines: list[str] = []
+    shown = 0
+    for d in drills:
+        if d["outcome"]:
+            lines.append(f"- `{_cell(d['id'])}`: restore {d['outcome']['kind']}: {_short(d['outcome']['reason'], 300)}")
+        for criterion in d["criteria"]:
+            for check in criterion["checks"]:
+                if check["status"] == "passed":
+                    continue
+                lines.append(
+                    f"- `{_cell(d['id'])}` · {criterion['name']} · `{_cell(check['name'])}`: **{check['status']}**"
+                    + (f": {_short(check['message'], 200)}" if check["message"] else "")
+                )
+                for finding in check["findings"]:
+                    if finding["verdict"] != "fail" or shown >= MAX_FINDINGS:
+                        continue
+                    shown += 1
+                    lines.append(
+                        f"  - {_cell(finding['check'])} at `{_short(finding['where'], 80)}`: expected "
+                        f"`{_short(finding['expected'], 80)}`, observed `{_short(finding['observed'], 80)}`"
+                    )
+    return ["## What did not pass", "", *lines, ""] if lines else []

@@ -1,0 +1,259 @@
+"""`DrillReporter`: the stateful part of the drill report, registered on the controller only.
+
+It sees every phase report (serial, or forwarded by xdist workers, interleaved, plus the synthetic report of a
+crashed worker), redacts each one in place before the terminal and JUnit XML see it, streams the event log, and at
+session end builds the JSON report, renders Markdown and HTML from it, and writes all of them atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import secrets
+import socket
+import sys
+import time
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from plugins.drill_report import files
+from plugins.drill_report.collect import CRASH_WHEN, Collector, placement_from
+from plugins.drill_report.model import build_drill, finish_report, schema_errors
+from plugins.drill_report.redact import Redactor
+from plugins.drill_report.render_html import render_html
+from plugins.drill_report.render_md import render_md
+
+if TYPE_CHECKING:
+    from plugins.drill_report.plugin import ReportSettings
+
+JSON_NAME = "drill-report.json"
+MD_NAME = "drill-report.md"
+HTML_NAME = "drill-report.html"
+JUNIT_NAME = "junit.xml"
+EVENTS_NAME = "events.jsonl"
+VERSIONED = ("pytest", "pluggy", "pytest-xdist", "jsonschema", "docker", "testcontainers", "requests", "zstandard")
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in ("atlas-drills", *VERSIONED):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+class DrillReporter:
+    """Collects drill checks on the controller and writes the drill report at session end."""
+
+    def __init__(self, config: pytest.Config, settings: ReportSettings, *, junit_given: bool) -> None:
+        self.config = config
+        self.settings = settings
+        self.junit_given = junit_given
+        self.redactor = Redactor()
+        self.collector = Collector(self.redactor)
+        self.started_at = datetime.now(UTC)
+        self.run_id = ""
+        self.seed: int | None = None
+        self.workers: set[str] = set()
+        self.events: files.EventLog | None = None
+        self.report: dict[str, Any] | None = None
+        self.folder: Path | None = None
+        self.write_seconds = 0.0
+        self.problems: list[str] = []
+
+    # -- identity and the event log -------------------------------------------------------------------------------
+
+    def _identify(self) -> None:
+        if self.run_id:
+            return
+        from fixtures.run import RUN_KEY, new_run_id
+
+        info = self.config.stash.get(RUN_KEY, None)
+        self.run_id = info.run_id if info else new_run_id(self.started_at) + secrets.token_hex(1)
+        self.seed = info.seed if info else None
+
+    @property
+    def run_folder(self) -> Path:
+        self._identify()
+        return self.settings.report_dir / self.run_id
+
+    def _event(self, kind: str, **fields: Any) -> None:
+        if self.events is None:
+            self.events = files.EventLog(self.run_folder / EVENTS_NAME)
+            self.events.write({"event": "run_started", "run_id": self.run_id, "at": self.started_at.isoformat()})
+        self.events.write(self.redactor.value({"event": kind, "at": datetime.now(UTC).isoformat(), **fields}))
+
+    def close(self) -> None:
+        if self.events is not None:
+            self.events.close()
+            self.events = None
+
+    # -- collection ------------------------------------------------------------------------------------------------
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Take the run id and seed the run fixtures fixed (shared with every xdist worker)."""
+        del session
+        self._identify()
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Serial runs: remember every check to run, with its drill and criterion, so an unfinished one shows."""
+        placements = {item.nodeid: placement_from(list(item.user_properties)) for item in session.items}
+        self.collector.collected_items(placements)
+        if any(drill for drill, _ in placements.values()):
+            self._event("collected", checks=len(placements))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """xdist: the controller collects nothing itself; it learns the node ids each worker will run."""
+        self.workers.add(str(getattr(node, "gateway", node).id))
+        self.collector.collected_items(dict.fromkeys(ids, (None, None)))
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.problems.append(f"collection error in {report.nodeid or 'the session'}")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Record the phase, then redact the report in place before the terminal and JUnit XML see it."""
+        state = self.collector.add(report)
+        self._redact_in_place(report)
+        drill_id, criterion = placement_from(state.properties)
+        if report.when == CRASH_WHEN:
+            drill_id, criterion = self.collector.placement(report.nodeid)
+        if drill_id is not None:
+            last = state.phases[-1]
+            self._event(
+                "crashed" if report.when == CRASH_WHEN else "phase",
+                nodeid=report.nodeid,
+                when=report.when,
+                outcome=report.outcome,
+                drill=drill_id,
+                criterion=criterion,
+                duration_s=round(last.duration, 3),
+                properties=[list(p) for p in report.user_properties]
+                if report.when in ("teardown", CRASH_WHEN)
+                else None,
+                longrepr=last.longrepr[-2000:] if report.failed else None,
+            )
+
+    def _redact_in_place(self, report: pytest.TestReport) -> None:
+        redacted: list[tuple[str, object]] = []
+        for name, value in report.user_properties:
+            clean = self.redactor.value(value)
+            redacted.append((name, clean))
+            if isinstance(clean, dict | list):
+                # JUnit XML shows str(value): a Python repr. Add the same value as JSON beside it for CI tools.
+                redacted.append((f"{name}.json", json.dumps(clean, sort_keys=True, default=str)))
+        report.user_properties = redacted
+        if report.longrepr is not None and not isinstance(report.longrepr, tuple):
+            text = str(report.longrepr)
+            clean_text = self.redactor.text(text)
+            if clean_text != text:
+                report.longrepr = clean_text
+        report.sections = [(title, self.redactor.text(content)) for title, content in report.sections]
+
+    # -- the report ------------------------------------------------------------------------------------------------
+
+    def _active(self, records: list[Any]) -> bool:
+        return bool(records) or self.settings.gate or self.settings.shard is not None or self.settings.report_dir_given
+
+    def _run_facts(self, exitstatus: int) -> dict[str, Any]:
+        finished = datetime.now(UTC)
+        shard = self.settings.shard
+        return {
+            "id": self.run_id,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": finished.isoformat(),
+            "duration_s": round((finished - self.started_at).total_seconds(), 3),
+            "trigger": self.settings.trigger,
+            "host": {"name": socket.gethostname(), "platform": platform.platform(), "python": sys.version.split()[0]},
+            "versions": versions(),
+            "seed": self.seed,
+            "workers": len(self.workers),
+            "shard": {"index": shard[0], "count": shard[1]} if shard else None,
+            "shards": [],
+            "command": [str(arg) for arg in self.config.invocation_params.args],
+            "pytest_exit_status": int(exitstatus),
+        }
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int | pytest.ExitCode) -> None:
+        """Build, render and write the report (after pytest's JUnit XML is written), then apply --drill-gate."""
+        began = time.perf_counter()
+        records = self.collector.records()
+        junit_temp = Path(str(getattr(self.config.option, "xmlpath", "") or "")) if not self.junit_given else None
+        if not self._active(records):
+            if junit_temp is not None:
+                junit_temp.unlink(missing_ok=True)
+            return
+        if exitstatus == pytest.ExitCode.INTERRUPTED:
+            self.problems.append("the run was interrupted before every check finished")
+        by_drill: dict[str, list[Any]] = {}
+        for record in records:
+            by_drill.setdefault(record.drill_id, []).append(record)
+        drills = [build_drill(drill_id, checks) for drill_id, checks in sorted(by_drill.items())]
+        folder = self.run_folder
+        junit = None
+        if junit_temp is not None and junit_temp.is_file():
+            junit = str(files.atomic_move(junit_temp, folder / JUNIT_NAME).relative_to(folder))
+        elif self.junit_given:
+            junit = str(getattr(self.config.option, "xmlpath", "") or "") or None
+        report = finish_report(
+            self._run_facts(int(exitstatus)),
+            drills,
+            sorted(set(self.problems)),
+            gate_required=self.settings.gate,
+            allow_local=self.settings.allow_local,
+            files={"json": JSON_NAME, "markdown": MD_NAME, "html": HTML_NAME, "junit": junit, "events": EVENTS_NAME},
+        )
+        report = self.redactor.value(report)
+        errors = schema_errors(report)
+        if errors:  # a defect of this plugin: say so loudly, but still write what we have
+            report["verdict"]["problems"].append("report does not match its schema: " + "; ".join(errors[:5]))
+        self._event("verdict", verdict=report["verdict"]["value"], reason=report["verdict"]["reason"])
+        files.atomic_write_text(folder / JSON_NAME, json.dumps(report, indent=2, sort_keys=False) + "\n")
+        files.atomic_write_text(folder / MD_NAME, self.redactor.text(render_md(report)))
+        files.atomic_write_text(folder / HTML_NAME, self.redactor.text(render_html(report)))
+        files.update_latest(self.settings.report_dir, folder)
+        self.write_seconds = time.perf_counter() - began
+        self._event("report_written", folder=str(folder), seconds=round(self.write_seconds, 4))
+        self.report, self.folder = report, folder
+        self._apply_exit_status(session, records, report)
+        self.config.hook.pytest_drill_report_ready(config=self.config, report=report, folder=folder)
+
+    def _apply_exit_status(self, session: pytest.Session, records: list[Any], report: dict[str, Any]) -> None:
+        if self.settings.shard and not records and session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+            session.exitstatus = pytest.ExitCode.OK  # an empty shard is not an error; its report says so
+        if self.settings.gate and not report["gate"]["passed"] and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        """One line per drill and criterion, the run verdict, the gate, and where the report files are."""
+        report, folder = self.report, self.folder
+        if report is None or folder is None:
+            return
+        write = terminalreporter.write_line
+        terminalreporter.write_sep("=", "drill report")
+        width = max((len(d["id"]) for d in report["drills"]), default=10)
+        for drill in report["drills"]:
+            for criterion in drill["criteria"]:
+                line = (
+                    f"{drill['id']:<{width}}  {criterion['name']:<17} {criterion['verdict']:<12} {criterion['reason']}"
+                )
+                write(self.redactor.text(line))
+        verdict = report["verdict"]
+        write(f"run verdict: {verdict['value']} ({self.redactor.text(verdict['reason'])})", bold=True)
+        if report["gate"]["required"]:
+            state = "passed" if report["gate"]["passed"] else "REFUSED"
+            write(f"release gate: {state}: {report['gate']['reason']}", bold=True)
+        write(f"report: {folder / JSON_NAME} (written in {self.write_seconds * 1000:.0f} ms)")
+        for name in (MD_NAME, HTML_NAME, report["files"]["junit"] or "", EVENTS_NAME):
+            if name:
+                write(f"        {folder / name}")
+        write(f"latest: {self.settings.report_dir / files.LATEST}")
