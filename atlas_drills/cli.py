@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     from atlas_drills import report_cli
     from atlas_drills.backup import cli as backup_cli
     from atlas_drills.evidence import cli as evidence_cli
+    from atlas_drills.faults import cli as faults_cli
     from atlas_drills.sample import cli as sample_cli
     from atlas_drills.sandbox import cli as sandbox_cli
     from atlas_drills.standin import cli as standin_cli
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     standin_cli.register(commands)
     report_cli.register(commands)
     evidence_cli.register(commands)
+    faults_cli.register(commands)
     return parser
 
 

@@ -49,17 +49,25 @@ def _orphaned(labels: dict[str, str]) -> bool:
         return True
 
 
-def managed_containers(client: Any) -> list[Any]:
-    return list(client.containers.list(all=True, filters={"label": f"{MANAGED_LABEL}=true"}))
+def managed_containers(client: Any) -> list[dict[str, Any]]:
+    """Id and labels of every drill container, from one listing call: other runs may remove theirs meanwhile, so
+    nothing here inspects containers one by one."""
+    listing = client.api.containers(all=True, filters={"label": f"{MANAGED_LABEL}=true"})
+    return [{"id": item["Id"], "labels": item.get("Labels") or {}} for item in listing]
 
 
 def sweep(client: Any, *, run_id: str | None = None) -> list[str]:
     """Remove this run's containers (run_id given) or, without one, every orphaned run's. Returns the ids removed."""
+    from docker.errors import NotFound
+
     removed = []
     for container in managed_containers(client):
-        labels = container.labels or {}
+        labels = container["labels"]
         mine = run_id is not None and labels.get(RUN_LABEL) == run_id
         if mine or (run_id is None and _orphaned(labels)):
-            container.remove(force=True, v=True)
-            removed.append(str(container.id))
+            try:
+                client.api.remove_container(container["id"], force=True, v=True)
+            except NotFound:
+                continue  # removed by its own run's finalizer in the meantime
+            removed.append(str(container["id"]))
     return removed

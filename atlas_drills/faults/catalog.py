@@ -1,0 +1,331 @@
+"""The fault catalog: every known-bad backup the suite can make, and what must catch it.
+
+`breaks` lists the success criteria a drill must fail on that backup, and only those: the detection matrix test
+holds every fault to it. Each declaration says why, in Atlas's terms; where a fault breaks more than one criterion
+it is because Atlas itself couples them (for example readiness and discoverability both need a loadable catalog).
+Archive faults are refused by the restore instead, with the named rule, before any drill runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from atlas_drills.faults import tree as t
+from atlas_drills.store.layout import IMMUTABLE_MARKER_FILE, MANIFEST_LOCK_FILE, derived_dir
+
+IDENTITY = "release identity"
+ROLLBACK = "rollback policy"
+READINESS = "readiness"
+QUERIES = "query paths"
+EVIDENCE = "evidence"
+ALL = frozenset({IDENTITY, ROLLBACK, READINESS, QUERIES, EVIDENCE})
+
+OTHER_SHA = "0" * 40
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    summary: str
+    breaks: frozenset[str]  # criteria that must fail; empty for archive faults
+    why: str  # why exactly these criteria, in Atlas's terms
+    change_tree: Callable[[Path], None] | None = None  # a change to the restored tree, then repacked
+    refused_rule: str | None = None  # archive faults: the restore rule that must refuse the backup
+    created_at: str | None = None  # a different creation time for the repacked backup
+
+    @property
+    def is_archive_fault(self) -> bool:
+        return self.refused_rule is not None
+
+
+def _config(**changes: str | None) -> Callable[[Path], None]:
+    return lambda tree: t.set_config(tree, **changes)
+
+
+def _identity_of_other_release(tree: Path) -> None:
+    t.edit_json(
+        tree / "ops/release/evidence/identity.json",
+        lambda d: d.update(
+            git_sha=OTHER_SHA, release_id=f"ops_run-{OTHER_SHA[:12]}", governance_version=f"main@{OTHER_SHA}"
+        ),
+    )
+
+
+def _provenance_of_other_release(tree: Path) -> None:
+    t.edit_json(
+        tree / "ops/release/provenance.json",
+        lambda d: d.update(git_sha=OTHER_SHA, release_id=f"ops_run-{OTHER_SHA[:12]}"),
+    )
+
+
+def _policy_changed(tree: Path) -> None:
+    t.edit_json(tree / "ops/datasets/rollback-policy.json", lambda d: d.update(max_rollback_depth=1))
+
+
+def _lock_mismatch(tree: Path) -> None:
+    _newest, previous = t.newest_with_history(tree)
+    t.edit_json(derived_dir(t.store(tree), previous) / MANIFEST_LOCK_FILE, lambda d: d.update(sqlite_sha256="0" * 64))
+
+
+def _marker_mismatch(tree: Path) -> None:
+    oldest = t.oldest(tree)
+    t.edit_json(
+        derived_dir(t.store(tree), oldest) / IMMUTABLE_MARKER_FILE, lambda d: d.update(manifest_sha256="0" * 64)
+    )
+
+
+def _stats_edited(tree: Path) -> None:
+    newest, _ = t.newest_with_history(tree)
+
+    def bump(manifest: dict[str, Any]) -> None:
+        manifest["stats"]["gene_count"] += 7
+
+    t.edit_manifest_and_relock(tree, newest, bump)
+
+
+def _baseline_mismatch(tree: Path) -> None:
+    path = tree / "baseline/queries.json"
+    document = json.loads(path.read_bytes())
+    for dataset in document["datasets"]:
+        for query in dataset["queries"]:
+            for row in query.get("response", {}).get("data", {}).get("rows", []):
+                if "name" in row:
+                    row["name"] = f"{row['name']}X"  # the answers of another build of the same dataset
+    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+
+
+def _sbom_edited(tree: Path) -> None:
+    sbom = next(iter(sorted((tree / "ops/release/evidence/sboms").glob("*"))))
+    t.flip_byte(sbom, 10)
+
+
+def _stray_store_file(tree: Path) -> None:
+    (t.store(tree) / "NOTES.txt").write_text("restored by hand from an old laptop copy\n")
+
+
+def _sqlite_page(tree: Path) -> None:
+    newest, _ = t.newest_with_history(tree)
+    t.flip_sqlite_page(tree, newest)
+
+
+def _drop_from_catalog(tree: Path) -> None:
+    t.drop_from_catalog(tree, max(t.datasets(tree), key=lambda d: (d.species, d.release)))
+
+
+def _previous_missing(tree: Path) -> None:
+    _newest, previous = t.newest_with_history(tree)
+    t.remove_dataset(tree, previous)
+
+
+def _catalog_missing(tree: Path) -> None:
+    (t.store(tree) / "catalog.json").unlink()
+    (t.store(tree) / "catalog.sha256").unlink(missing_ok=True)
+
+
+def _catalog_checksum(tree: Path) -> None:
+    (t.store(tree) / "catalog.sha256").write_text("0" * 64 + "\n")
+
+
+FAULTS: tuple[Fault, ...] = (
+    Fault(
+        "config-other-release",
+        "the runtime configuration names another release (ATLAS_RELEASE_ID)",
+        frozenset({IDENTITY}),
+        "the served build metadata and start-up log carry the configured release, not the backed-up one",
+        _config(ATLAS_RELEASE_ID=f"ops_run-{OTHER_SHA[:12]}"),
+    ),
+    Fault(
+        "config-stale-governance",
+        "the runtime configuration names another governance version",
+        frozenset({IDENTITY}),
+        "the served governance_version comes from ATLAS_GOVERNANCE_VERSION",
+        _config(ATLAS_GOVERNANCE_VERSION=f"main@{OTHER_SHA}"),
+    ),
+    Fault(
+        "identity-other-release",
+        "identity.json names another release",
+        frozenset({IDENTITY, EVIDENCE}),
+        "the restored identity is not the expected release, and the backup manifest, bound to identity.json at "
+        "backup time, no longer matches the expectation nor provenance",
+        _identity_of_other_release,
+    ),
+    Fault(
+        "provenance-other-release",
+        "provenance.json names another release",
+        frozenset({IDENTITY, EVIDENCE}),
+        "provenance must name the expected release, agree with identity.json, and match its digest in the "
+        "evidence manifest and packet",
+        _provenance_of_other_release,
+    ),
+    Fault(
+        "catalog-missing",
+        "store/catalog.json (and catalog.sha256) missing",
+        ALL,
+        "Atlas never becomes ready without a catalog and serves no dataset: discoverability, identity, queries "
+        "and the served-digest trace all need it",
+        _catalog_missing,
+    ),
+    Fault(
+        "catalog-unsorted",
+        "catalog entries out of order (with a matching catalog.sha256)",
+        ALL,
+        "Atlas's validate_sorted rejects the catalog: never ready, nothing discoverable or served",
+        t.unsorted_catalog,
+    ),
+    Fault(
+        "catalog-checksum-mismatch",
+        "catalog.sha256 does not match catalog.json",
+        ALL,
+        "Atlas refuses a catalog whose checksum file disagrees: never ready, nothing discoverable or served",
+        _catalog_checksum,
+    ),
+    Fault(
+        "dataset-dropped-from-catalog",
+        "a dataset present in the store but dropped from the catalog",
+        frozenset({IDENTITY, ROLLBACK, QUERIES}),
+        "the served dataset set is not the expected one, store and catalog disagree, and the catalog epoch the "
+        "baseline recorded changed",
+        _drop_from_catalog,
+    ),
+    Fault(
+        "sqlite-page-flipped",
+        "one SQLite page of the newest release corrupted, manifest untouched",
+        frozenset({ROLLBACK, QUERIES, EVIDENCE}),
+        "Atlas stays ready but refuses the dataset's queries (checksum); its manifest.lock no longer matches; "
+        "the digest the service reports no longer traces to the restored bytes",
+        _sqlite_page,
+    ),
+    Fault(
+        "manifest-stats-edited",
+        "a manifest's gene count edited and re-locked",
+        frozenset({QUERIES}),
+        "the manifest stays servable (stats are not part of the identity) but no longer states what the artifact holds",
+        _stats_edited,
+    ),
+    Fault(
+        "manifest-lock-mismatch",
+        "the previous release's manifest.lock does not match its bytes",
+        frozenset({ROLLBACK}),
+        "rollback validates manifest.lock integrity; Atlas's server never reads it",
+        _lock_mismatch,
+    ),
+    Fault(
+        "immutability-marker-mismatch",
+        "the oldest release's immutable.release.json does not match its bytes",
+        frozenset({ROLLBACK}),
+        "the immutability marker must bind the artifact a rollback would publish",
+        _marker_mismatch,
+    ),
+    Fault(
+        "rollback-policy-changed",
+        "the rollback policy's max_rollback_depth changed",
+        frozenset({ROLLBACK, EVIDENCE}),
+        "the policy must be the expected one byte for byte, and the release packet pins its digest",
+        _policy_changed,
+    ),
+    Fault(
+        "previous-release-missing",
+        "the previous release's folder (and catalog entry) missing",
+        frozenset({IDENTITY, ROLLBACK, QUERIES}),
+        "the expected dataset set is incomplete, rollback has nothing to go back to, and the baseline's answers "
+        "for that release cannot be replayed",
+        _previous_missing,
+    ),
+    Fault(
+        "baseline-mismatch",
+        "baseline answers that no longer match the data",
+        frozenset({QUERIES}),
+        "the recorded answers are replayed exactly",
+        _baseline_mismatch,
+    ),
+    Fault(
+        "evidence-digest-mismatch",
+        "an SBOM edited by a byte (its digest is in the evidence manifest, packet and ledger)",
+        frozenset({EVIDENCE}),
+        "every path+sha256 pair of the release evidence must match",
+        _sbom_edited,
+    ),
+    Fault(
+        "stray-store-file",
+        "a file in the store that Atlas's layout does not explain",
+        frozenset({EVIDENCE}),
+        "every restored file must be explained; this one is listed in the backup but belongs to nothing",
+        _stray_store_file,
+    ),
+    Fault(
+        "stale-backup",
+        "a backup 40 days old",
+        frozenset({EVIDENCE}),
+        "a backup older than the plan's maximum age does not prove today's recoverability",
+        None,
+        created_at="STALE",
+    ),
+    Fault(
+        "readiness-not-gated",
+        "the runtime configuration turns off catalog-gated readiness",
+        frozenset({READINESS}),
+        "with ATLAS_READINESS_REQUIRES_CATALOG=false, /readyz says ready whatever was restored",
+        _config(ATLAS_READINESS_REQUIRES_CATALOG="false"),
+    ),
+    Fault(
+        "cached-only-mode",
+        "the runtime configuration serves in cached-only mode",
+        frozenset({READINESS}),
+        "recovery must not depend on cache state; cached-only mode also makes readiness ignore the catalog",
+        _config(ATLAS_CACHED_ONLY_MODE="true", ATLAS_READINESS_REQUIRES_CATALOG="false"),
+    ),
+    Fault(
+        "config-unknown-setting",
+        "the runtime configuration has an ATLAS_* name Atlas does not know",
+        ALL,
+        "Atlas refuses to start: nothing is served, so every check that asks the service fails",
+        _config(ATLAS_NOT_A_SETTING="1"),
+    ),
+    Fault(
+        "cache-instead-of-store",
+        "a backup of the cache root instead of the serving store",
+        ALL,
+        "a cache has no catalog and no publish sidecars: nothing is discoverable, ready, servable or explained",
+        t.cache_layout_instead_of_store,
+    ),
+    Fault(
+        "truncated-archive",
+        "the archive cut short",
+        frozenset(),
+        "restore refuses it",
+        refused_rule="truncated-archive",
+    ),
+    Fault(
+        "member-escaping-staging",
+        "an archive member whose path climbs out of the staging folder",
+        frozenset(),
+        "restore refuses it before writing anything",
+        refused_rule="parent-traversal",
+    ),
+    Fault(
+        "unlisted-member",
+        "an archive member the backup manifest does not list",
+        frozenset(),
+        "restore refuses unlisted members",
+        refused_rule="unlisted-member",
+    ),
+    Fault(
+        "listed-file-missing",
+        "a durable file listed in the backup manifest but absent from the archive",
+        frozenset(),
+        "restore refuses a backup that does not hold every listed file",
+        refused_rule="missing-member",
+    ),
+)
+
+
+def fault_named(name: str) -> Fault:
+    for fault in FAULTS:
+        if fault.name == name:
+            return fault
+    known = ", ".join(f.name for f in FAULTS)
+    raise KeyError(f"no fault named {name!r}; known faults: {known}")

@@ -1,0 +1,90 @@
+"""Running the real drills (`pytest drills`) on one backup in a subprocess, and reading per-criterion verdicts.
+
+Verdicts come from the JUnit XML pytest writes: every drill check lives in the module of its criterion, so a
+failed or errored check fails that criterion; a skipped one makes it inconclusive. A restore refusal errors every
+check at setup with the refusal's rule in the message.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from atlas_drills.plan import PROJECT_ROOT
+
+MODULE_CRITERIA = {
+    "drills.test_release_identity": "release identity",
+    "drills.test_rollback_policy": "rollback policy",
+    "drills.test_readiness": "readiness",
+    "drills.test_query_paths": "query paths",
+    "drills.test_evidence": "evidence",
+}
+# Short budgets: a target that will never be ready should not cost the full production wait in a self-test.
+PLAN = """schema_version = 1
+[defaults]
+target = "standin"
+sandbox = "{sandbox}"
+max_backup_age_hours = 26
+[budgets]
+restore = 60
+ready = 4
+total = 120
+[[drills]]
+backup = "sample://current"
+expect = "sample://current"
+"""
+RUN_TIMEOUT_S = 300
+
+
+@dataclass
+class DrillOutcome:
+    returncode: int
+    verdicts: dict[str, str] = field(default_factory=dict)  # criterion -> pass | fail | inconclusive
+    messages: list[str] = field(default_factory=list)  # failure and error messages
+    checks: int = 0
+    output: str = ""
+
+    @property
+    def failed_criteria(self) -> set[str]:
+        return {criterion for criterion, verdict in self.verdicts.items() if verdict == "fail"}
+
+
+def run_drills(backup: Path, expect: Path, work: Path, sandbox: str) -> DrillOutcome:
+    work.mkdir(parents=True, exist_ok=True)
+    plan = work / "plan.toml"
+    plan.write_text(PLAN.format(sandbox=sandbox))
+    junit = work / "junit.xml"
+    command = [
+        sys.executable, "-m", "pytest", "drills", "-p", "no:cacheprovider", "-q",
+        f"--drill-plan={plan}", f"--drill-backup={backup}", f"--drill-expect={expect}",
+        f"--junitxml={junit}", f"--basetemp={work / 'basetemp'}",
+        f"--drill-report-dir={work / 'reports'}",
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ATLAS_DRILLS_", "PYTEST_XDIST"))}
+    result = subprocess.run(
+        command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False
+    )
+    outcome = DrillOutcome(result.returncode, output=result.stdout[-6000:] + result.stderr[-3000:])
+    if not junit.exists():
+        return outcome
+    # The XML is pytest's own output for this run, not outside input.
+    for case in ET.parse(junit).getroot().iter("testcase"):  # noqa: S314
+        criterion = MODULE_CRITERIA.get(case.get("classname", ""))
+        if criterion is None:
+            continue
+        outcome.checks += 1
+        verdict = "pass"
+        for child in case:
+            if child.tag in ("failure", "error"):
+                verdict = "fail"
+                outcome.messages.append(f"{case.get('name')}: {child.get('message', '')}")
+            elif child.tag == "skipped" and verdict == "pass":
+                verdict = "inconclusive"
+        previous = outcome.verdicts.get(criterion, "pass")
+        order = {"pass": 0, "inconclusive": 1, "fail": 2}
+        outcome.verdicts[criterion] = max(previous, verdict, key=order.__getitem__)
+    return outcome

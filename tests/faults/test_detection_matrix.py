@@ -1,0 +1,77 @@
+"""The detection matrix: the good backup passes every criterion; each known-bad backup fails exactly the criteria
+its fault declares (or is refused at restore with the named rule); nothing else changes verdict.
+
+Runs the real drills over the Docker sandbox (the default) and over the local-process sandbox (the fast variant),
+in parallel with xdist. Each result is written to `reports/fault-matrix/` for the README's matrix.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from atlas_drills.faults import FAULTS, Fault, apply_fault
+from atlas_drills.faults.catalog import ALL
+from atlas_drills.plan import PROJECT_ROOT
+from atlas_drills.sample import SampleRelease
+from tests.faults.drill_run import run_drills
+
+MATRIX_DIR = PROJECT_ROOT / "reports" / "fault-matrix"
+SANDBOXES = ["docker", "local"]
+
+
+def _record(sandbox: str, name: str, verdicts: dict[str, str], refused: str | None) -> None:
+    MATRIX_DIR.mkdir(parents=True, exist_ok=True)
+    row = {"sandbox": sandbox, "fault": name, "verdicts": verdicts, "refused": refused}
+    (MATRIX_DIR / f"{sandbox}--{name}.json").write_text(json.dumps(row, indent=2, sort_keys=True) + "\n")
+
+
+@pytest.fixture
+def sandbox_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    if kind == "docker":
+        request.getfixturevalue("standin_image")  # skips (or fails in CI) without an engine
+    return kind
+
+
+@pytest.mark.parametrize("sandbox_kind", SANDBOXES, indirect=True)
+def test_the_good_backup_passes_every_criterion(
+    sandbox_kind: str, sample_backup: Path, sample_release: SampleRelease, tmp_path: Path
+) -> None:
+    outcome = run_drills(sample_backup, sample_release.root, tmp_path, sandbox_kind)
+    _record(sandbox_kind, "none (good backup)", outcome.verdicts, None)
+    assert outcome.returncode == 0, outcome.output
+    assert outcome.verdicts == dict.fromkeys(sorted(ALL), "pass") | outcome.verdicts
+    assert set(outcome.verdicts) == ALL
+    assert set(outcome.verdicts.values()) == {"pass"}, outcome.messages
+
+
+@pytest.mark.parametrize("sandbox_kind", SANDBOXES, indirect=True)
+@pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
+def test_each_fault_is_caught_by_exactly_its_criteria(
+    fault: Fault, sandbox_kind: str, sample_backup: Path, sample_release: SampleRelease, tmp_path: Path
+) -> None:
+    bad = tmp_path / f"{fault.name}.tar.zst"
+    apply_fault(fault.name, sample_backup, bad)
+    outcome = run_drills(bad, sample_release.root, tmp_path / "run", sandbox_kind)
+    assert outcome.returncode != 0, f"{fault.name}: the drills passed a broken backup\n{outcome.output}"
+    if fault.is_archive_fault:
+        rule = str(fault.refused_rule)
+        refused = [m for m in outcome.messages if rule in m]
+        _record(sandbox_kind, fault.name, outcome.verdicts, rule if refused else None)
+        assert outcome.checks > 0
+        assert len(refused) == outcome.checks, (
+            f"{fault.name}: every check must error with the restore refusal '{fault.refused_rule}'\n"
+            + "\n".join(outcome.messages[:5])
+        )
+        return
+    _record(sandbox_kind, fault.name, outcome.verdicts, None)
+    assert set(outcome.verdicts) == ALL, outcome.output
+    assert outcome.failed_criteria == fault.breaks, (
+        f"{fault.name}: expected exactly {sorted(fault.breaks)} to fail, observed {sorted(outcome.failed_criteria)}\n"
+        + "\n".join(outcome.messages)
+    )
+    unchanged = {c: v for c, v in outcome.verdicts.items() if c not in fault.breaks}
+    assert set(unchanged.values()) <= {"pass"}, f"{fault.name}: other criteria changed verdict: {unchanged}"
