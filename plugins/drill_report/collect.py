@@ -175,7 +175,7 @@ class Collector:
         shown = bad or next((p for p in state.phases if p.outcome == "skipped"), None)
         if shown is not None:
             record.message = _first_line(shown.longrepr)
-            record.log_excerpt = _tail(shown.longrepr + ("\n" + shown.logs if shown.logs else ""))
+            record.log_excerpt = _tail(_essence(shown.longrepr) + ("\n" + shown.logs if shown.logs else ""))
 
     @staticmethod
     def _status(by_when: dict[str, PhaseResult], record: CheckRecord) -> str:
@@ -208,6 +208,16 @@ def _first_line(text: str) -> str:
             return line.strip()[2:].strip()[:300]
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[-1][:300] if lines else ""
+
+
+def _essence(longrepr: str) -> str:
+    """The error lines (`E ...`) and where it was raised: stable across runs and workers, unlike the full traceback
+    (which shows object addresses and xdist's worker header)."""
+    lines = longrepr.splitlines()
+    errors = [line for line in lines if line.startswith("E ")]
+    where = [line for line in lines if re.match(r"^\S+:\d+: \w", line)]
+    kept = errors + where[-1:]
+    return "\n".join(kept) if kept else longrepr
 
 
 def _tail(text: str) -> str:

@@ -120,37 +120,52 @@ def _valid_for(verdict: dict[str, Any]) -> str:
 
 
 def timeline_svg(drill: dict[str, Any], width: int = 900) -> str:
-    """Phases as consecutive bars on one time axis, with each budget as a dashed line at its limit."""
-    phases = drill["phases"]
-    budgets = drill["budgets"]
-    span = max([sum(p["seconds"] for p in phases), *[b["budget_s"] for b in budgets], 0.001])
-    left, bar_width, height = 10, width - 20, 74
+    """Phases as consecutive bars on one time axis scaled to the measured time; each budget is a dashed line at its
+    limit when it falls on the axis, and listed as off-scale at the right end when it lies far beyond it."""
+    phases, budgets = drill["phases"], drill["budgets"]
+    measured = sum(p["seconds"] for p in phases)
+    start_of = {"ready": sum(p["seconds"] for p in phases[: _index(phases, "ready")])}
+    limits = {b["name"]: start_of.get(b["name"], 0.0) + b["budget_s"] for b in budgets}
+    span = max([measured * 1.1, *[limit for b, limit in zip(budgets, limits.values(), strict=True) if not b["within"]]])
+    span = max(span, 0.001)
+    left, bar_width, height = 10, width - 20, 84
     scale = bar_width / span
-    shapes = [f'<line class="axis" x1="{left}" y1="40" x2="{left + bar_width}" y2="40" stroke="#57606a"/>']
+    shapes = [f'<line class="axis" x1="{left}" y1="44" x2="{left + bar_width}" y2="44" stroke="#57606a"/>']
     x = float(left)
     for phase in phases:
         w = max(phase["seconds"] * scale, 1.0)
         shapes.append(
             f'<rect class="phase" data-phase="{_e(phase["name"])}" data-seconds="{phase["seconds"]}" x="{x:.1f}" '
-            f'y="12" width="{w:.1f}" height="26" fill="{PHASE_COLOURS.get(phase["name"], "#999")}">'
+            f'y="14" width="{w:.1f}" height="28" fill="{PHASE_COLOURS.get(phase["name"], "#999")}">'
             f"<title>{_e(phase['name'])}: {phase['seconds']:.3f} s</title></rect>"
         )
-        if w > 46:
-            shapes.append(f'<text x="{x + 3:.1f}" y="29" font-size="11">{_e(phase["name"])}</text>')
+        if w > 70:
+            shapes.append(
+                f'<text x="{x + 3:.1f}" y="32" font-size="11">{_e(phase["name"])} {phase["seconds"]:.2f} s</text>'
+            )
         x += w
-    start_of = {"ready": sum(p["seconds"] for p in phases[: _index(phases, "ready")])}
+    off_scale = []
     for budget in budgets:
-        offset = start_of.get(budget["name"], 0.0)
-        bx = left + (offset + budget["budget_s"]) * scale
+        limit = limits[budget["name"]]
+        if limit > span:
+            off_scale.append(f"{budget['name']} {budget['budget_s']:.0f} s")
+            continue
+        bx = left + limit * scale
         colour = "#1a7f37" if budget["within"] else "#cf222e"
         shapes.append(
             f'<line class="budget" data-budget="{_e(budget["name"])}" data-within="{str(budget["within"]).lower()}" '
-            f'x1="{bx:.1f}" y1="6" x2="{bx:.1f}" y2="46" stroke="{colour}" stroke-dasharray="4 3">'
+            f'x1="{bx:.1f}" y1="6" x2="{bx:.1f}" y2="50" stroke="{colour}" stroke-width="2" stroke-dasharray="4 3">'
             f"<title>{_e(budget['name'])} budget {budget['budget_s']:.0f} s: spent {budget['seconds']:.2f} s</title>"
             "</line>"
         )
     shapes.append(f'<text x="{left}" y="62" font-size="11">0 s</text>')
-    shapes.append(f'<text x="{left + bar_width - 60}" y="62" font-size="11">{span:.1f} s</text>')
+    shapes.append(f'<text x="{left + bar_width}" y="62" font-size="11" text-anchor="end">{span:.2f} s</text>')
+    if off_scale:
+        note = "budgets within, off scale: " + ", ".join(off_scale)
+        shapes.append(
+            f'<text class="off-scale" x="{left + bar_width}" y="78" font-size="11" text-anchor="end" '
+            f'fill="#1a7f37">{_e(note)}</text>'
+        )
     return (
         f'<svg class="timeline" data-drill="{_e(drill["id"])}" xmlns="http://www.w3.org/2000/svg" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="phase timeline">'
