@@ -16,7 +16,7 @@ from atlas_drills.runtime_config import SECRET_KEY_WORDS
 REDACTED = "<redacted>"
 SECRET_WORDS = (*SECRET_KEY_WORDS, "credential", "authorization", "passwd", "apikey", "private_key")
 
-_KEY = r"[A-Za-z0-9_.\-]*(?:" + "|".join(re.escape(w) for w in SECRET_WORDS) + r")[A-Za-z0-9_.\-]*"
+_KEY = r"(?<![A-Za-z0-9_.\-])[A-Za-z0-9_.\-]*?(?:" + "|".join(re.escape(w) for w in SECRET_WORDS) + r")[A-Za-z0-9_.\-]*"
 # NAME=value, NAME: value, "NAME": "value", 'NAME': 'value' (env lines, headers, JSON and Python reprs)
 _KEY_VALUE = re.compile(
     r"(?P<key>['\"]?" + _KEY + r"['\"]?)(?P<sep>\s*[:=]\s*)(?P<value>'[^']*'|\"[^\"]*\"|[^\s,;}\])'\"]+)",
@@ -53,9 +53,10 @@ class Redactor:
         for secret in sorted(self.known, key=len, reverse=True):
             if secret in value:
                 value = value.replace(secret, REDACTED)
-        value = _URL_USERINFO.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", value)
-        value = _BEARER.sub(lambda m: f"{m.group('scheme')}{REDACTED}", value)
-        return _KEY_VALUE.sub(_replace_key_value, value)
+        if not _suspicious(value):
+            return value
+        # Line by line: the patterns are only worth running where a secret word or a URL with userinfo appears.
+        return "".join(_redact_line(line) if _suspicious(line) else line for line in value.splitlines(keepends=True))
 
     def learn(self, value: Any) -> None:
         """Remember every value found under a secret key in `value` (dicts nested in lists, env-like text)."""
@@ -84,6 +85,20 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self.value(item) for item in value]
         return value
+
+
+_TRIGGERS = (*SECRET_WORDS, "api-key", "bearer", "basic", "token", "@")
+
+
+def _suspicious(text: str) -> bool:
+    lowered = text.lower()
+    return any(word in lowered for word in _TRIGGERS)
+
+
+def _redact_line(line: str) -> str:
+    line = _URL_USERINFO.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", line)
+    line = _BEARER.sub(lambda m: f"{m.group('scheme')}{REDACTED}", line)
+    return _KEY_VALUE.sub(_replace_key_value, line)
 
 
 def _has_content(value: Any) -> bool:
