@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 PYTEST_ARGS ?=
 DRILL_ARGS ?=
+SOAK_ARGS ?=
 
-.PHONY: help install lint engine images drill test clean bench-restore
+.PHONY: help install lint engine images drill soak fault-matrix test clean bench-restore
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -28,6 +29,13 @@ engine: $(STAMP) ## find a Docker engine, or (root on Debian/Ubuntu) install doc
 
 images: engine ## build the base image (mmdebstrap, no registry) and the stand-in image when missing
 	$(VENV)/bin/atlas-drills images build >/dev/null || echo "atlas-drills: no target images: drills fall back to local processes" >&2
+
+soak: images ## the good drill 20 times and every fault 5 times; fails if any verdict flips
+	$(PY) -m tests.faults.soak $(SOAK_ARGS)
+
+fault-matrix: images ## run the detection matrix and write it into README.md
+	$(PY) -m pytest tests/faults -n 2 --dist loadgroup -p no:cacheprovider
+	$(PY) -m tests.faults.render_matrix
 
 drill: images ## run the drill plan (ops/drills/plan.toml) on the embedded default and write the report
 	$(PY) -m pytest drills -n 2 --dist loadgroup $(DRILL_ARGS)

@@ -54,7 +54,7 @@ def test_baseline_answers_replay_exactly(
             except ValueError:
                 observed_body = answer.text
             evidence.equal(
-                f"{dataset['dataset']} {query['name']}",
+                f"{dataset['dataset']} {query['name']}: recorded answer replays",
                 expected={"status": query["status"], "response": query["response"], "headers": query["headers"]},
                 observed={
                     "status": answer.status,

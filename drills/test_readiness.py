@@ -13,6 +13,8 @@ import time
 import pytest
 
 from atlas_drills.client import AtlasClient
+from atlas_drills.store.catalog import check_catalog_checksum
+from drills.restored import STORE, restored_catalog
 from fixtures.drills import drill_plan
 from fixtures.evidence import DrillEvidence
 from fixtures.restore import RestoredAtlas
@@ -111,6 +113,29 @@ def test_readiness_is_gated_on_the_catalog(restored_atlas: RestoredAtlas, eviden
         observed=values.get("ATLAS_CACHED_ONLY_MODE", "false").lower(),
         where="config/atlas.env: ATLAS_CACHED_ONLY_MODE",
     )
+    evidence.assert_ok()
+
+
+def test_the_restored_catalog_is_one_atlas_loads(restored_atlas: RestoredAtlas, evidence: DrillEvidence) -> None:
+    """Atlas's readiness is its catalog refresh: present, parsable, strictly sorted, and matching `catalog.sha256`
+    when that exists. Checking the restored files the same way names the cause when the target is not ready."""
+    store = restored_atlas.staging / STORE
+    catalog, problem = restored_catalog(restored_atlas.staging)
+    evidence.equal("catalog present and parsable", expected=None, observed=problem, where="store/catalog.json")
+    if catalog is not None:
+        evidence.equal(
+            "catalog strictly sorted and unique",
+            expected=[],
+            observed=[str(v) for v in catalog.validate_sorted()],
+            where="store/catalog.json",
+        )
+        mismatch = check_catalog_checksum(store, catalog)
+        evidence.equal(
+            "catalog.sha256 matches the catalog",
+            expected=None,
+            observed=str(mismatch) if mismatch else None,
+            where="store/catalog.sha256",
+        )
     evidence.assert_ok()
 
 

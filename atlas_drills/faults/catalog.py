@@ -36,6 +36,7 @@ class Fault:
     change_tree: Callable[[Path], None] | None = None  # a change to the restored tree, then repacked
     refused_rule: str | None = None  # archive faults: the restore rule that must refuse the backup
     created_at: str | None = None  # a different creation time for the repacked backup
+    cause: str = ""  # a phrase the drills' failure messages must contain: they must name the cause
 
     @property
     def is_archive_fault(self) -> bool:
@@ -137,6 +138,7 @@ FAULTS: tuple[Fault, ...] = (
         frozenset({IDENTITY}),
         "the served build metadata and start-up log carry the configured release, not the backed-up one",
         _config(ATLAS_RELEASE_ID=f"ops_run-{OTHER_SHA[:12]}"),
+        cause=f"ops_run-{OTHER_SHA[:12]}",
     ),
     Fault(
         "config-stale-governance",
@@ -144,6 +146,7 @@ FAULTS: tuple[Fault, ...] = (
         frozenset({IDENTITY}),
         "the served governance_version comes from ATLAS_GOVERNANCE_VERSION",
         _config(ATLAS_GOVERNANCE_VERSION=f"main@{OTHER_SHA}"),
+        cause=f"main@{OTHER_SHA}",
     ),
     Fault(
         "identity-other-release",
@@ -152,6 +155,7 @@ FAULTS: tuple[Fault, ...] = (
         "the restored identity is not the expected release, and the backup manifest, bound to identity.json at "
         "backup time, no longer matches the expectation nor provenance",
         _identity_of_other_release,
+        cause="ops/release/evidence/identity.json",
     ),
     Fault(
         "provenance-other-release",
@@ -160,6 +164,7 @@ FAULTS: tuple[Fault, ...] = (
         "provenance must name the expected release, agree with identity.json, and match its digest in the "
         "evidence manifest and packet",
         _provenance_of_other_release,
+        cause="ops/release/provenance.json",
     ),
     Fault(
         "catalog-missing",
@@ -168,6 +173,7 @@ FAULTS: tuple[Fault, ...] = (
         "Atlas never becomes ready without a catalog and serves no dataset: discoverability, identity, queries "
         "and the served-digest trace all need it",
         _catalog_missing,
+        cause="catalog.json is missing",
     ),
     Fault(
         "catalog-unsorted",
@@ -175,6 +181,7 @@ FAULTS: tuple[Fault, ...] = (
         ALL,
         "Atlas's validate_sorted rejects the catalog: never ready, nothing discoverable or served",
         t.unsorted_catalog,
+        cause="strictly sorted",
     ),
     Fault(
         "catalog-checksum-mismatch",
@@ -182,6 +189,7 @@ FAULTS: tuple[Fault, ...] = (
         ALL,
         "Atlas refuses a catalog whose checksum file disagrees: never ready, nothing discoverable or served",
         _catalog_checksum,
+        cause="catalog.sha256",
     ),
     Fault(
         "dataset-dropped-from-catalog",
@@ -190,6 +198,7 @@ FAULTS: tuple[Fault, ...] = (
         "the served dataset set is not the expected one, store and catalog disagree, and the catalog epoch the "
         "baseline recorded changed",
         _drop_from_catalog,
+        cause="112/mus_musculus/GRCm39",
     ),
     Fault(
         "sqlite-page-flipped",
@@ -198,6 +207,7 @@ FAULTS: tuple[Fault, ...] = (
         "Atlas stays ready but refuses the dataset's queries (checksum); its manifest.lock no longer matches; "
         "the digest the service reports no longer traces to the restored bytes",
         _sqlite_page,
+        cause="sqlite_sha256",
     ),
     Fault(
         "manifest-stats-edited",
@@ -205,6 +215,7 @@ FAULTS: tuple[Fault, ...] = (
         frozenset({QUERIES}),
         "the manifest stays servable (stats are not part of the identity) but no longer states what the artifact holds",
         _stats_edited,
+        cause="manifest stats",
     ),
     Fault(
         "manifest-lock-mismatch",
@@ -212,6 +223,7 @@ FAULTS: tuple[Fault, ...] = (
         frozenset({ROLLBACK}),
         "rollback validates manifest.lock integrity; Atlas's server never reads it",
         _lock_mismatch,
+        cause="manifest.lock",
     ),
     Fault(
         "immutability-marker-mismatch",
@@ -219,6 +231,7 @@ FAULTS: tuple[Fault, ...] = (
         frozenset({ROLLBACK}),
         "the immutability marker must bind the artifact a rollback would publish",
         _marker_mismatch,
+        cause="immutable.release.json",
     ),
     Fault(
         "rollback-policy-changed",
@@ -226,6 +239,7 @@ FAULTS: tuple[Fault, ...] = (
         frozenset({ROLLBACK, EVIDENCE}),
         "the policy must be the expected one byte for byte, and the release packet pins its digest",
         _policy_changed,
+        cause="rollback-policy.json",
     ),
     Fault(
         "previous-release-missing",
@@ -234,6 +248,7 @@ FAULTS: tuple[Fault, ...] = (
         "the expected dataset set is incomplete, rollback has nothing to go back to, and the baseline's answers "
         "for that release cannot be replayed",
         _previous_missing,
+        cause="111/homo_sapiens/GRCh38",
     ),
     Fault(
         "baseline-mismatch",
@@ -241,6 +256,7 @@ FAULTS: tuple[Fault, ...] = (
         frozenset({QUERIES}),
         "the recorded answers are replayed exactly",
         _baseline_mismatch,
+        cause="recorded answer",
     ),
     Fault(
         "evidence-digest-mismatch",
@@ -248,6 +264,7 @@ FAULTS: tuple[Fault, ...] = (
         frozenset({EVIDENCE}),
         "every path+sha256 pair of the release evidence must match",
         _sbom_edited,
+        cause="spdx",
     ),
     Fault(
         "stray-store-file",
@@ -255,6 +272,7 @@ FAULTS: tuple[Fault, ...] = (
         frozenset({EVIDENCE}),
         "every restored file must be explained; this one is listed in the backup but belongs to nothing",
         _stray_store_file,
+        cause="NOTES.txt",
     ),
     Fault(
         "stale-backup",
@@ -263,6 +281,7 @@ FAULTS: tuple[Fault, ...] = (
         "a backup older than the plan's maximum age does not prove today's recoverability",
         None,
         created_at="STALE",
+        cause="recovery point objective",
     ),
     Fault(
         "readiness-not-gated",
@@ -270,6 +289,7 @@ FAULTS: tuple[Fault, ...] = (
         frozenset({READINESS}),
         "with ATLAS_READINESS_REQUIRES_CATALOG=false, /readyz says ready whatever was restored",
         _config(ATLAS_READINESS_REQUIRES_CATALOG="false"),
+        cause="ATLAS_READINESS_REQUIRES_CATALOG",
     ),
     Fault(
         "cached-only-mode",
@@ -277,6 +297,7 @@ FAULTS: tuple[Fault, ...] = (
         frozenset({READINESS}),
         "recovery must not depend on cache state; cached-only mode also makes readiness ignore the catalog",
         _config(ATLAS_CACHED_ONLY_MODE="true", ATLAS_READINESS_REQUIRES_CATALOG="false"),
+        cause="ATLAS_CACHED_ONLY_MODE",
     ),
     Fault(
         "config-unknown-setting",
@@ -284,6 +305,7 @@ FAULTS: tuple[Fault, ...] = (
         ALL,
         "Atlas refuses to start: nothing is served, so every check that asks the service fails",
         _config(ATLAS_NOT_A_SETTING="1"),
+        cause="ATLAS_NOT_A_SETTING",
     ),
     Fault(
         "cache-instead-of-store",
@@ -291,6 +313,7 @@ FAULTS: tuple[Fault, ...] = (
         ALL,
         "a cache has no catalog and no publish sidecars: nothing is discoverable, ready, servable or explained",
         t.cache_layout_instead_of_store,
+        cause="catalog.json is missing",
     ),
     Fault(
         "truncated-archive",

@@ -81,7 +81,8 @@ def run_drills(backup: Path, expect: Path, work: Path, sandbox: str) -> DrillOut
         for child in case:
             if child.tag in ("failure", "error"):
                 verdict = "fail"
-                outcome.messages.append(f"{case.get('name')}: {child.get('message', '')}")
+                # The attribute holds a shortened message; the element text holds the whole failure report.
+                outcome.messages.append(f"{case.get('name')}: {child.get('message', '')}\n{child.text or ''}")
             elif child.tag == "skipped" and verdict == "pass":
                 verdict = "inconclusive"
         previous = outcome.verdicts.get(criterion, "pass")

@@ -73,5 +73,8 @@ def test_each_fault_is_caught_by_exactly_its_criteria(
         f"{fault.name}: expected exactly {sorted(fault.breaks)} to fail, observed {sorted(outcome.failed_criteria)}\n"
         + "\n".join(outcome.messages)
     )
+    assert any(fault.cause in message for message in outcome.messages), (
+        f"{fault.name}: no failure message names the cause ({fault.cause!r})\n" + "\n".join(outcome.messages)
+    )
     unchanged = {c: v for c, v in outcome.verdicts.items() if c not in fault.breaks}
     assert set(unchanged.values()) <= {"pass"}, f"{fault.name}: other criteria changed verdict: {unchanged}"
