@@ -141,6 +141,8 @@ def env_for(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHONPATH", str(PROJECT_ROOT))
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("ATLAS_DRILLS_RUN_ID", raising=False)
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)  # when this suite itself runs under xdist
     for name in ("GATE", "SHARD", "TRIGGER", "REPORT_DIR", "ALLOW_LOCAL"):
         monkeypatch.delenv(f"ATLAS_DRILLS_{name}", raising=False)
 

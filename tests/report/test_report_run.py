@@ -97,23 +97,26 @@ def test_junit_xml_has_unique_ids_and_the_drill_properties(pytester: pytest.Pyte
 
 
 AUDIT_CONFTEST = """
-import os, sys
+import json, os, sys
 from pathlib import Path
 
+_opened = []
+
+
 def _audit(event, args):
-    if event == "open" and isinstance(args[0], str) and "/reports" in args[0] and os.environ.get("PYTEST_XDIST_WORKER"):
+    if event == "open" and isinstance(args[0], str) and "/reports" in args[0]:
         _opened.append(args[0])
 
-_opened = []
+
 sys.addaudithook(_audit)
 
 
 def pytest_unconfigure(config):
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    worker = getattr(config, "workerinput", {}).get("workerid")
     if worker:
         registered = config.pluginmanager.get_plugin("drill-report") is not None
         record = {"worker": worker, "registered": registered, "opened": _opened}
-        Path(os.environ["AUDIT_DIR"], worker + ".json").write_text(__import__("json").dumps(record))
+        Path(os.environ["AUDIT_DIR"], worker + ".json").write_text(json.dumps(record))
 """
 
 
