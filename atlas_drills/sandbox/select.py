@@ -71,3 +71,15 @@ def make_sandbox(choice: SandboxChoice, request: SandboxRequest) -> Sandbox:
     from atlas_drills.sandbox.local import LocalSandbox
 
     return LocalSandbox(request)
+
+
+def image_identity(image: str) -> tuple[str | None, str | None]:
+    """The engine's id of `image` and its registry digest (None for a locally built image, which has none)."""
+    from atlas_drills.sandbox.engine import EngineUnavailable, connect
+
+    try:
+        found = connect().images.get(image)
+    except (EngineUnavailable, Exception):  # an unknown image is reported by the drill itself, not here
+        return None, None
+    digests = found.attrs.get("RepoDigests") or []
+    return str(found.id), (str(digests[0]) if digests else None)

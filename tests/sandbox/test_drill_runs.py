@@ -109,7 +109,8 @@ def test_drills_share_a_restore_under_xdist_and_leave_no_container(
 def test_a_failed_drill_keeps_its_log_and_restore_output(drill_dir: Path, run_id: str, docker_client: Any) -> None:
     result = _run(drill_dir, run_id, "-k", "fail_on_request", DRILL_FAIL="1")
     assert result.returncode == 1, result.stdout + result.stderr
-    artifacts = PROJECT_ROOT / "reports" / run_id / "artifacts" / "sample_current"
+    # Beside the run's drill report: reports/ under the rootdir, which here is the drill folder.
+    artifacts = drill_dir / "reports" / run_id / "artifacts" / "sample_current"
     assert '"event_id":"startup"' in (artifacts / "target.log").read_text().replace(" ", "")
     assert "store/catalog.json" in (artifacts / "restore.json").read_text()
     assert _containers(docker_client, run_id) == []
