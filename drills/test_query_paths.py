@@ -14,7 +14,7 @@ import pytest
 
 from atlas_drills.backup.baseline import BASELINE_MEMBER, drop_volatile
 from atlas_drills.client import AtlasClient
-from atlas_drills.store.artifact import open_read_only
+from atlas_drills.store.artifact import TRANSCRIPT_ROW_FIELDS, open_read_only
 from atlas_drills.store.dataset_id import DatasetId, dataset_hash
 from atlas_drills.store.layout import sqlite_path
 from drills.restored import STORE, read_json, restored_catalog, restored_manifest
@@ -25,18 +25,7 @@ pytestmark = pytest.mark.criterion("query paths")
 
 GENES_PER_DATASET = 5
 GENE_FIELDS = ("gene_id", "name", "seqid", "start", "end", "biotype", "transcript_count")
-TRANSCRIPT_FIELDS = (
-    "transcript_id",
-    "parent_gene_id",
-    "transcript_type",
-    "biotype",
-    "seqid",
-    "start",
-    "end",
-    "exon_count",
-    "total_exon_span",
-    "cds_present",
-)
+TRANSCRIPT_FIELDS = TRANSCRIPT_ROW_FIELDS
 
 
 def test_baseline_answers_replay_exactly(

@@ -8,19 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from atlas_drills.standin.params import INCLUDE_FIELDS, GeneQuery, Region
+from atlas_drills.store.artifact import TRANSCRIPT_ROW_FIELDS
 
-TRANSCRIPT_FIELDS = (
-    "transcript_id",
-    "parent_gene_id",
-    "transcript_type",
-    "biotype",
-    "seqid",
-    "start",
-    "end",
-    "exon_count",
-    "total_exon_span",
-    "cds_present",
-)
+TRANSCRIPT_FIELDS = TRANSCRIPT_ROW_FIELDS
 _SORT_KEYS = {"gene_id:asc": ("gene_id", "id"), "region:asc": ("seqid", "start", "gene_id", "id")}
 
 

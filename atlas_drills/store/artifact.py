@@ -108,8 +108,8 @@ GENE_SUMMARY_COLUMNS = (
     "cds_present",
     "sequence_length",
 )
-TRANSCRIPT_SUMMARY_COLUMNS = (
-    "id",
+# The transcript row the API serves: every transcript_summary column but the internal id.
+TRANSCRIPT_ROW_FIELDS = (
     "transcript_id",
     "parent_gene_id",
     "transcript_type",
@@ -121,6 +121,7 @@ TRANSCRIPT_SUMMARY_COLUMNS = (
     "total_exon_span",
     "cds_present",
 )
+TRANSCRIPT_SUMMARY_COLUMNS = ("id", *TRANSCRIPT_ROW_FIELDS)
 
 
 def create_schema(connection: sqlite3.Connection) -> None:

@@ -56,8 +56,12 @@ def module_of(nodeid: str) -> str:
 
 
 def criterion_from_module(module: str) -> str | None:
-    """`drills/test_query_paths.py` -> "query paths", when that names a criterion."""
-    stem = module.rsplit("/", 1)[-1].removesuffix(".py").removeprefix("test_").replace("_", " ")
+    """`drills/test_query_paths.py` -> "query paths", when that names a criterion. Only modules in a `drills`
+    folder count: a self-test that happens to be called `test_readiness.py` is not a drill check."""
+    folder, _, name = module.rpartition("/")
+    if folder.rsplit("/", 1)[-1] != "drills":
+        return None
+    stem = name.removesuffix(".py").removeprefix("test_").replace("_", " ")
     return stem if stem in CRITERIA else None
 
 

@@ -1,5 +1,4 @@
-"""Fixtures for the drill report's own tests: pytester, and a synthetic drill suite written into its folder."""
+"""The drill report's own tests use pytester, enabled for the whole suite in pyproject.toml (`-p pytester`):
+pytest refuses `pytest_plugins` in a conftest below the root."""
 
 from __future__ import annotations
-
-pytest_plugins = ["pytester"]
