@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 DRILL_ARGS ?=
 SOAK_ARGS ?=
 
-.PHONY: help install lint engine images drill soak fault-matrix test clean bench-restore
+.PHONY: help install lint engine images drill soak fault-matrix test clean bench-restore bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -48,3 +48,7 @@ clean: ## remove the virtualenv and caches (never reports/)
 
 bench-restore: $(STAMP) ## restore throughput on a >= 1 GiB backup: ours (one pass) vs tar -x + sha256sum -c
 	$(PY) -m tests.bench.bench_restore $(BENCH_ARGS)
+
+bench: images ## every benchmark side by side (restore vs shell vs restic, RSS, readiness, drill throughput); writes BENCHMARKS.md
+	@command -v restic >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q restic >/dev/null; } || echo "atlas-drills: restic missing (apt-get install -y restic): the restic comparison is left out" >&2
+	$(PY) -m tests.bench $(BENCH_ARGS)

@@ -17,78 +17,40 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import random
-import resource
 import shlex
 import shutil
-import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-MIB = 1 << 20
-ROW_BYTES = 4 * MIB
-_NUCLEOTIDES = bytes.maketrans(bytes(range(256)), b"ACGT" * 64)
-
-
-def _pad_store(store: Path, content_bytes: int, seed: int) -> int:
-    """Add one large real SQLite database to the store, so the backup reaches the requested size."""
-    padding = store / "bench-padding" / "sequence_blobs.sqlite"
-    padding.parent.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(seed)
-    connection = sqlite3.connect(padding)
-    connection.execute("CREATE TABLE sequence_blob (id INTEGER PRIMARY KEY, seqid TEXT NOT NULL, bases BLOB NOT NULL)")
-    written = 0
-    row = 0
-    while written < content_bytes:
-        bases = rng.randbytes(ROW_BYTES).translate(_NUCLEOTIDES)
-        connection.execute("INSERT INTO sequence_blob VALUES (?, ?, ?)", (row, f"chr{row % 22 + 1}", bases))
-        written += len(bases)
-        row += 1
-    connection.commit()
-    connection.close()
-    return padding.stat().st_size
-
-
-def _tool(name: str, hint: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise SystemExit(f"bench-restore: `{name}` not found. {hint}")
-    return path
-
-
-def _child_restore(archive: str, staging: str) -> int:
-    """Runs in a child process so its peak RSS is the restore's own (plus the interpreter)."""
-    from atlas_drills.backup.restore import restore_backup
-
-    result = restore_backup(Path(archive), Path(staging))
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"bytes": result.restored_bytes, "timings": result.timings, "peak_rss_kib": peak_kib}))
-    return 0
-
-
-def _timed(argv: list[str], cwd: Path | None = None) -> tuple[float, str]:
-    os.sync()  # earlier runs' dirty pages are written back before, not during, this run
-    started = time.perf_counter()
-    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=3600, check=False)
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"bench-restore: {' '.join(argv)} failed ({done.returncode}): {done.stderr[-2000:]}")
-    return elapsed, done.stdout
-
-
-def _checksum_file(backup_dir: Path, target: Path) -> None:
-    manifest = json.loads((backup_dir / "backup-manifest.json").read_bytes())
-    target.write_text("".join(f"{f['sha256']}  {f['path']}\n" for f in manifest["files"]), encoding="utf-8")
+from tests.bench.common import (
+    MIB,
+    BenchError,
+    checksum_file,
+    child_restore,
+    our_restore_argv,
+    pad_store,
+    rates,
+    summarize,
+    timed,
+    tool,
+)
 
 
 def _summary(seconds: list[float], content: int) -> dict[str, float]:
-    rates = [content / MIB / s for s in seconds]
-    return {"median": statistics.median(rates), "min": min(rates), "max": max(rates)}
+    return summarize(rates(seconds, content))
+
+
+def _tools() -> tuple[str, str]:
+    try:
+        tar = tool("tar", "Install GNU tar.")
+        sha256sum = tool("sha256sum", "Install coreutils.")
+        tool("zstd", "The .tar.zst baseline needs it: apt-get install -y zstd")
+    except BenchError as exc:
+        raise SystemExit(f"bench-restore: {exc}") from exc
+    return tar, sha256sum
 
 
 def main() -> int:
@@ -100,11 +62,9 @@ def main() -> int:
     parser.add_argument("--child-restore", nargs=2, metavar=("ARCHIVE", "STAGING"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_restore:
-        return _child_restore(*args.child_restore)
+        return child_restore(*args.child_restore)
 
-    tar = _tool("tar", "Install GNU tar.")
-    sha256sum = _tool("sha256sum", "Install coreutils.")
-    _tool("zstd", "The .tar.zst baseline needs it: apt-get install -y zstd")
+    tar, sha256sum = _tools()
     from atlas_drills.backup.create import create_backup
     from atlas_drills.sample import SampleConfig, build_sample
 
@@ -112,7 +72,7 @@ def main() -> int:
     try:
         print(f"work folder: {work}", flush=True)
         release = build_sample(work / "sample", SampleConfig(genes=2000))
-        pad = _pad_store(release.store_root, int(args.size_gib * (1 << 30)), seed=7)
+        pad = pad_store(release.store_root, int(args.size_gib * (1 << 30)), seed=7)
         print(f"padding SQLite: {pad / MIB:,.0f} MiB", flush=True)
         archives = {}
         for kind in ("tar", "tar.zst"):
@@ -141,7 +101,7 @@ def main() -> int:
             check=True,
             timeout=600,
         )
-        _checksum_file(staging_dir_for_sums, checksums)
+        checksum_file(staging_dir_for_sums / "backup-manifest.json", checksums)
 
         results: dict[str, dict[str, list[float]]] = {k: {"ours": [], "baseline": []} for k in archives}
         peak_rss_kib = 0
@@ -151,8 +111,7 @@ def main() -> int:
                 for side in order:
                     shutil.rmtree(staging, ignore_errors=True)
                     if side == "ours":
-                        argv = [sys.executable, "-m", "tests.bench.bench_restore", "--child-restore"]
-                        elapsed, out = _timed([*argv, str(archive), str(staging)])
+                        elapsed, out = timed(our_restore_argv(archive, staging))
                         peak_rss_kib = max(peak_rss_kib, json.loads(out)["peak_rss_kib"])
                     else:
                         staging.mkdir()
@@ -161,7 +120,7 @@ def main() -> int:
                             extract.insert(1, "--zstd")
                         check = [sha256sum, "-c", "--quiet", str(checksums)]
                         script = f"{shlex.join(extract)} && cd {shlex.quote(str(staging))} && {shlex.join(check)}"
-                        elapsed, _ = _timed(["/bin/sh", "-c", script])
+                        elapsed, _ = timed(["/bin/sh", "-c", script])
                     results[kind][side].append(elapsed)
                     print(f"run {run + 1} {kind:7} {side:8} {content / MIB / elapsed:8.1f} MiB/s", flush=True)
         print(f"\ncontent {content / MIB:,.0f} MiB; warm page cache; {args.runs} runs each, alternating")
