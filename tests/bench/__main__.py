@@ -74,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--work-dir", type=Path, default=None, help="where to build (default: system temp)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "BENCHMARKS.md", help="the report to write")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results as JSON")
+    parser.add_argument(
+        "--render-from", type=Path, default=None, help="only re-render --out from a results JSON written by --json"
+    )
     return parser
 
 
@@ -117,6 +120,10 @@ def _drills(work: Path, args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.render_from:
+        args.out.write_text(render(json.loads(args.render_from.read_bytes())))
+        _say(f"bench: rendered {args.out} from {args.render_from}")
+        return 0
     only = {part.strip() for part in args.only.split(",") if part.strip()}
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, signal.default_int_handler)
