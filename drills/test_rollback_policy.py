@@ -306,6 +306,17 @@ def test_a_rollback_follows_the_policy_and_can_be_undone(
     restored_atlas: RestoredAtlas, atlas: AtlasClient, evidence: DrillEvidence
 ) -> None:
     staging, sandbox = restored_atlas.staging, restored_atlas.sandbox
+    if restored_atlas.not_ready is not None:
+        # A rollback is performed on a serving target; one that never came up ready cannot show it works.
+        evidence.record(
+            "target ready for the rollback",
+            False,
+            expected="a ready target",
+            observed=restored_atlas.not_ready,
+            where="sandbox",
+        )
+        evidence.assert_ok()
+        return
     catalog, problem = restored_catalog(staging)
     groups = _history(catalog.dataset_ids()) if catalog else {}
     with_history = sorted(
