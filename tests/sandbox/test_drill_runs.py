@@ -76,8 +76,10 @@ def _containers(client: Any, run_id: str) -> list[Any]:
 
 
 def _command(drill_dir: Path, *args: str) -> list[str]:
+    # --rootdir pins reports/ to the drill folder, whatever the working directory's common ancestor with it is.
     return [
-        sys.executable, "-m", "pytest", str(drill_dir), "-p", "no:cacheprovider", "--drill-sandbox=docker",
+        sys.executable, "-m", "pytest", str(drill_dir), f"--rootdir={drill_dir}", "-p", "no:cacheprovider",
+        "--drill-sandbox=docker",
         f"--basetemp={drill_dir / 'basetemp'}", *args,
     ]  # fmt: skip
 
