@@ -79,7 +79,7 @@ def _verdict(met: bool) -> str:
 
 def _not_measured(section: dict[str, Any] | None) -> str:
     reason = section.get("reason", "not run") if section else "not run (left out with --only)"
-    return f"Not measured in this session: {reason}\n"
+    return f"Not measured in this run: {reason}\n"
 
 
 def _header(results: dict[str, Any]) -> list[str]:
@@ -228,7 +228,7 @@ def _readiness(results: dict[str, Any]) -> list[str]:
     if len(stores) > 1:
         lines += [
             "",
-            f"The large store was built once for this session in {data['big_build_s']:.0f} s and served in place "
+            f"The large store was built once for this run in {data['big_build_s']:.0f} s and served in place "
             "(not backed up and restored: the transfer streams the same store tree a restore would leave). Its first "
             "query is dominated by the stand-in verifying the SQLite file's sha256 on first use, as Atlas does; "
             "readiness does not wait for it, because Atlas's readiness depends on the catalog only.",
