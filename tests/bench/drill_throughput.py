@@ -37,6 +37,9 @@ def drill_argv(backups: Path, expect: Path, report_dir: Path, parallel: bool) ->
         f"--drill-report-dir={report_dir}",
         "-p",
         "no:cacheprovider",
+        # As `make drill` runs them: the hypothesis plugin (a dev dependency) costs each process ~0.9 s for nothing.
+        "-p",
+        "no:hypothesispytest",
         "-q",
     ]
     return [*argv, *PARALLEL] if parallel else argv
