@@ -6,7 +6,6 @@ A drill is one backup x one expectation x one target. Its id is the backup's URI
 
 from __future__ import annotations
 
-import json
 import random
 import tomllib
 from dataclasses import asdict, dataclass, field, replace
@@ -15,9 +14,11 @@ from typing import Any
 
 import jsonschema
 
+from atlas_drills.schemas import load_schema
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PLAN = PROJECT_ROOT / "ops" / "drills" / "plan.toml"
-PLAN_SCHEMA = PROJECT_ROOT / "ops" / "schema" / "drill-plan.schema.json"
+PLAN_SCHEMA = "drill-plan.schema.json"
 SAMPLE_SCHEME = "sample://"
 FILE_SCHEME = "file://"
 BACKUP_SUFFIXES = (".tar", ".tar.gz", ".tar.zst")
@@ -78,11 +79,11 @@ class PlanOverrides:
 
 
 def _validate(document: dict[str, Any], where: str) -> None:
-    schema = json.loads(PLAN_SCHEMA.read_text(encoding="utf-8"))
+    schema = load_schema(PLAN_SCHEMA)
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(document), key=lambda e: list(e.path))
     if errors:
         lines = "; ".join(f"{'/'.join(map(str, e.path)) or '<root>'}: {e.message}" for e in errors)
-        raise PlanError(f"{where}: does not match {PLAN_SCHEMA.name}: {lines}")
+        raise PlanError(f"{where}: does not match {PLAN_SCHEMA}: {lines}")
 
 
 def load_plan(path: Path = DEFAULT_PLAN) -> DrillPlan:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
+from atlas_drills import schemas
 from atlas_drills.backup.errors import Finding, Rule
 
 FORMAT: Final = "atlas-backup/1"
@@ -110,17 +110,8 @@ class ManifestInvalid(Exception):
         super().__init__("; ".join(str(f) for f in findings))
 
 
-@cache
 def load_schema(name: str = MANIFEST_SCHEMA) -> dict[str, Any]:
-    path = SCHEMA_DIR / name
-    try:
-        schema: dict[str, Any] = json.loads(path.read_bytes())
-    except FileNotFoundError as exc:
-        raise FileNotFoundError(
-            f"{path}: JSON Schema missing; run from an atlas-drills checkout (pip install -e .), "
-            "where ops/schema/ sits beside the atlas_drills package"
-        ) from exc
-    return schema
+    return schemas.load_schema(name)
 
 
 def schema_findings(document: Any, schema_name: str, member: str) -> list[Finding]:

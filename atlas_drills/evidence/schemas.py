@@ -7,34 +7,25 @@ One passing finding per valid file; one failing finding per violation, naming th
 from __future__ import annotations
 
 import json
-from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.validators import validator_for
 
+from atlas_drills import schemas
 from atlas_drills.evidence.paths import RELEASE_FILES
 from atlas_drills.evidence.release_dir import ReleaseDir
 from atlas_drills.findings import Finding, NotPrimitive, check_primitive
 
 CRITERION: Final = "evidence"
-SCHEMA_DIR: Final = Path(__file__).resolve().parents[2] / "ops" / "schema" / "release"
+SCHEMA_DIR: Final = schemas.SCHEMA_ROOT / "release"
 _MAX_OBSERVED_CHARS: Final = 200
 
 
-@cache
 def load_schema(name: str) -> dict[str, Any]:
     """The JSON Schema `name` (e.g. "identity.schema.json") from SCHEMA_DIR."""
-    path = SCHEMA_DIR / name
-    try:
-        schema: dict[str, Any] = json.loads(path.read_bytes())
-    except FileNotFoundError as exc:
-        raise FileNotFoundError(
-            f"{path}: JSON Schema missing; run from an atlas-drills checkout (pip install -e .), "
-            "where ops/schema/release/ sits beside the atlas_drills package"
-        ) from exc
-    return schema
+    return schemas.load_schema(f"release/{name}")
 
 
 def schema_errors(document: Any, schema_name: str) -> list[ValidationError]:
