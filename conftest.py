@@ -1,8 +1,8 @@
 """The suite root: lists the fixture and plugin modules, nothing else."""
 
 pytest_plugins = [
-    "fixtures.options",
-    "fixtures.run",
+    "plugins.options",
+    "plugins.run",
     "fixtures.drills",
     "fixtures.restore",
     "fixtures.evidence",

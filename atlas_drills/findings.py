@@ -16,8 +16,10 @@ VERDICTS = ("pass", "fail", "inconclusive")
 DRILL_ID_PROPERTY = "drill.id"  # on every drill check, from collection
 CRITERION_PROPERTY = "drill.criterion"  # on every drill check that has a criterion marker
 FINDING_PROPERTY = "drill.finding"  # one per checked fact: Finding.as_dict()
-CONTEXT_PROPERTY = "drill.context"  # once per test that used a restore: the drill's context (see fixtures/restore.py)
+CONTEXT_PROPERTY = "drill.context"  # once per test that used a restore: atlas_drills.drill.context.drill_context
 OUTCOME_PROPERTY = "drill.outcome"  # when the drill could not run normally: {"kind": "refused"|"inconclusive", ...}
+TEARDOWN_PROPERTY = "drill.teardown"  # once per restore, when torn down: {"drill", "life", "seconds"}
+ARTEFACTS_PROPERTY = "drill.artefacts"  # what explains a failed drill: {"drill", "files": {name: text}}
 CRITERION_MARKER = "criterion"
 
 

@@ -33,9 +33,17 @@ class PlanError(ValueError):
 
 @dataclass(frozen=True)
 class Budgets:
+    """Seconds each budget allows; which phases each covers is defined in `atlas_drills.drill.phases`."""
+
     restore: float = 120.0
     ready: float = 30.0
     total: float = 300.0
+
+
+# The longest wait for a target to come up, when the plan sets none: well above the ready budget, so a target that
+# gets ready late fails the ready budget (a readiness finding) instead of being cut off as never ready.
+MIN_STARTUP_TIMEOUT_S = 120.0
+STARTUP_TIMEOUT_PER_READY_BUDGET = 4.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,7 @@ class DrillPlan:
     budgets: Budgets = field(default_factory=Budgets)
     max_backup_age_hours: float = 26.0
     source: str = ""
+    startup_timeout_s: float = MIN_STARTUP_TIMEOUT_S
 
 
 @dataclass(frozen=True)
@@ -109,11 +118,16 @@ def load_plan(path: Path = DEFAULT_PLAN) -> DrillPlan:
                 sandbox=merged.get("sandbox", "auto"),
             )
         )
+    budgets = Budgets(**document.get("budgets", {}))
+    startup = document.get("timeouts", {}).get("startup")
+    if startup is None:
+        startup = max(MIN_STARTUP_TIMEOUT_S, STARTUP_TIMEOUT_PER_READY_BUDGET * budgets.ready)
     return DrillPlan(
         drills=tuple(drills),
-        budgets=Budgets(**document.get("budgets", {})),
+        budgets=budgets,
         max_backup_age_hours=float(defaults.get("max_backup_age_hours", 26.0)),
         source=where,
+        startup_timeout_s=float(startup),
     )
 
 

@@ -7,24 +7,14 @@ Exit codes: 0 when the merged run is RECOVERABLE (and, with --gate, isolated in 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 from typing import Any
 
-from atlas_drills.plan import PROJECT_ROOT
-
-
-def _merge_module() -> Any:
-    # The report plugin lives beside the library in the checkout (plugins/), which the console script does not
-    # put on sys.path by itself.
-    if str(PROJECT_ROOT) not in sys.path:
-        sys.path.append(str(PROJECT_ROOT))
-    return importlib.import_module("plugins.drill_report.merge")
-
 
 def _merge(args: argparse.Namespace) -> int:
-    merge = _merge_module()
+    from plugins.drill_report import merge  # installed with the library (pyproject: packages)
+
     try:
         loaded = [(str(path), merge.load_shard_report(path)) for path in args.reports]
         report = merge.merge_reports(loaded)

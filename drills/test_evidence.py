@@ -14,14 +14,14 @@ from datetime import UTC, datetime
 import pytest
 
 from atlas_drills.client import AtlasClient
+from atlas_drills.drill.life import RestoredAtlas
+from atlas_drills.drill.restored import STORE, read_json, restored_catalog, restored_manifest
 from atlas_drills.evidence import check_release_evidence
 from atlas_drills.expectation import DATASETS_LOCK, IDENTITY, IDENTITY_FIELDS, Expectation
 from atlas_drills.store.canonical import sha256_file
 from atlas_drills.store.layout import PUBLISH_SIDECARS, sqlite_path, sqlite_relpath
-from drills.restored import STORE, read_json, restored_catalog, restored_manifest
 from fixtures.drills import drill_plan
 from fixtures.evidence import DrillEvidence
-from fixtures.restore import RestoredAtlas
 
 pytestmark = pytest.mark.criterion("evidence")
 

@@ -14,12 +14,12 @@ import pytest
 
 from atlas_drills.backup.baseline import BASELINE_MEMBER, drop_volatile
 from atlas_drills.client import AtlasClient
+from atlas_drills.drill.life import RestoredAtlas
+from atlas_drills.drill.restored import STORE, read_json, restored_catalog, restored_manifest
 from atlas_drills.store.artifact import TRANSCRIPT_ROW_FIELDS, open_read_only
 from atlas_drills.store.dataset_id import DatasetId, dataset_hash
 from atlas_drills.store.layout import sqlite_path
-from drills.restored import STORE, read_json, restored_catalog, restored_manifest
 from fixtures.evidence import DrillEvidence
-from fixtures.restore import RestoredAtlas
 
 pytestmark = pytest.mark.criterion("query paths")
 

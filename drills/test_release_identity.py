@@ -12,10 +12,10 @@ import re
 import pytest
 
 from atlas_drills.client import AtlasClient
+from atlas_drills.drill.life import RestoredAtlas
+from atlas_drills.drill.restored import read_json, restored_catalog, restored_manifest, schema_problems
 from atlas_drills.expectation import IDENTITY, IDENTITY_FIELDS, PROVENANCE, Expectation
-from drills.restored import read_json, restored_catalog, restored_manifest, schema_problems
 from fixtures.evidence import DrillEvidence
-from fixtures.restore import RestoredAtlas
 
 pytestmark = pytest.mark.criterion("release identity")
 

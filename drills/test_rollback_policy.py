@@ -16,6 +16,15 @@ from typing import Any
 import pytest
 
 from atlas_drills.client import AtlasClient
+from atlas_drills.drill.life import RestoredAtlas
+from atlas_drills.drill.restored import (
+    STORE,
+    read_json,
+    restored_catalog,
+    restored_manifest,
+    schema_problems,
+    store_dataset_dirs,
+)
 from atlas_drills.expectation import (
     DATASET_INDEX,
     DATASETS_LOCK,
@@ -29,9 +38,7 @@ from atlas_drills.store.catalog import Catalog
 from atlas_drills.store.dataset_id import DatasetId
 from atlas_drills.store.layout import CATALOG_CHECKSUM_FILE, CATALOG_FILE, derived_dir, manifest_relpath, sqlite_relpath
 from atlas_drills.store.sidecars import check_publish_sidecars
-from drills.restored import STORE, read_json, restored_catalog, restored_manifest, schema_problems, store_dataset_dirs
 from fixtures.evidence import DrillEvidence
-from fixtures.restore import RestoredAtlas
 
 pytestmark = pytest.mark.criterion("rollback policy")
 

@@ -19,6 +19,7 @@ from atlas_drills.findings import (
     DRILL_ID_PROPERTY,
     FINDING_PROPERTY,
     OUTCOME_PROPERTY,
+    TEARDOWN_PROPERTY,
 )
 from plugins.drill_report.model import UNPLACED_CRITERION, CheckRecord
 from plugins.drill_report.redact import Redactor
@@ -170,6 +171,7 @@ class Collector:
         record.context = contexts[-1] if contexts else None
         outcomes = [v for k, v in props if k == OUTCOME_PROPERTY and isinstance(v, dict)]
         record.outcome = outcomes[-1] if outcomes else None
+        record.teardowns = [dict(v) for k, v in props if k == TEARDOWN_PROPERTY and isinstance(v, dict)]
         record.duration_s = sum(p.duration for p in state.phases)
         record.call_s = sum(p.duration for p in state.phases if p.when == "call")
         by_when = {p.when: p for p in state.phases}

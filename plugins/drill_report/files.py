@@ -11,12 +11,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import IO, Any
 
 LATEST = "latest"
+JSON_NAME = "drill-report.json"
+MD_NAME = "drill-report.md"
+HTML_NAME = "drill-report.html"
+JUNIT_NAME = "junit.xml"
+EVENTS_NAME = "events.jsonl"
+ARTEFACTS_FOLDER = "artifacts"
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
@@ -38,6 +45,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
 
 def atomic_write_text(path: Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def slug(drill_id: str) -> str:
+    """A drill id as a folder name (`sample://current` -> `sample_current`)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", drill_id).strip("_")
 
 
 def atomic_move(source: Path, target: Path) -> Path:

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from plugins.drill_report import files
-from plugins.drill_report.model import FORMAT, finish_report, schema_errors
+from plugins.drill_report.files import HTML_NAME, JSON_NAME, MD_NAME
+from plugins.drill_report.model import FORMAT, finish_report, schema_errors, versions
 from plugins.drill_report.redact import Redactor
 from plugins.drill_report.render_html import render_html
 from plugins.drill_report.render_md import render_md
-from plugins.drill_report.reporter import HTML_NAME, JSON_NAME, MD_NAME, versions
 
 
 class MergeError(ValueError):

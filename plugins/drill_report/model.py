@@ -15,10 +15,14 @@ only read it. Verdicts:
 from __future__ import annotations
 
 import json
+import platform
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from atlas_drills.drill.phases import BudgetResult, check_budgets, ordered, recovery_seconds
 from atlas_drills.findings import CRITERIA
 
 FORMAT = "atlas-drills/drill-report/1"
@@ -29,13 +33,6 @@ INCONCLUSIVE = "INCONCLUSIVE"
 CHECK_STATUSES = ("passed", "failed", "refused", "inconclusive", "error", "skipped", "crashed", "not run")
 FAILING_STATUSES = frozenset({"failed", "refused"})
 UNPLACED_CRITERION = "(unplaced)"
-PHASE_ORDER = ("fetch", "verify_extract", "transfer", "start", "ready", "checks", "teardown")
-# Which measured phases each budget of the drill plan covers; "total" is the whole measured recovery time.
-BUDGET_PHASES: dict[str, tuple[str, ...]] = {
-    "restore": ("fetch", "verify_extract", "transfer"),
-    "ready": ("ready",),
-    "total": PHASE_ORDER,
-}
 CONTEXT_FIELDS = (
     "backup",
     "backup_kind",
@@ -70,6 +67,7 @@ class CheckRecord:
     findings: list[dict[str, Any]] = field(default_factory=list)
     context: dict[str, Any] | None = None
     outcome: dict[str, Any] | None = None
+    teardowns: list[dict[str, Any]] = field(default_factory=list)  # of any drill's restore torn down meanwhile
     message: str = ""
     log_excerpt: str = ""
 
@@ -109,66 +107,110 @@ def _context(checks: list[CheckRecord]) -> dict[str, Any]:
     return max(recorded, key=lambda ctx: len(ctx.get("phases") or {}))
 
 
-def _phases(context: dict[str, Any], checks: list[CheckRecord]) -> list[dict[str, Any]]:
+def measured_phases(
+    context: dict[str, Any], checks: list[CheckRecord], teardowns: list[dict[str, Any]]
+) -> dict[str, float]:
+    """Every phase of the drill's restore the context describes: its own timings, the checks' call time, and the
+    teardown of that same restore (matched by its `life`)."""
     measured = {str(k): float(v) for k, v in (context.get("phases") or {}).items() if isinstance(v, int | float)}
     if any(check.call_s for check in checks):
         measured["checks"] = sum(check.call_s for check in checks)
-    ordered = [name for name in PHASE_ORDER if name in measured] + sorted(set(measured) - set(PHASE_ORDER))
-    return [{"name": name, "seconds": round(measured[name], 3)} for name in ordered]
+    life = context.get("life")
+    for teardown in teardowns:
+        if life is not None and teardown.get("life") == life and isinstance(teardown.get("seconds"), int | float):
+            measured["teardown"] = float(teardown["seconds"])
+    return measured
 
 
-def _budgets(context: dict[str, Any], phases: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seconds = {phase["name"]: phase["seconds"] for phase in phases}
-    budgets = context.get("budgets") or {}
-    rows = []
-    for name in sorted(budgets, key=lambda n: (list(BUDGET_PHASES).index(n) if n in BUDGET_PHASES else 99, n)):
-        budget = budgets[name]
-        covered = [p for p in BUDGET_PHASES.get(name, (name,)) if p in seconds]
-        if not isinstance(budget, int | float) or not covered:
-            continue
-        spent = round(sum(seconds[p] for p in covered), 3)
-        rows.append(
-            {"name": name, "phases": covered, "seconds": spent, "budget_s": float(budget), "within": spent <= budget}
+@dataclass(frozen=True)
+class PhaseTime:
+    name: str
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "seconds": round(self.seconds, 3)}
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    name: str
+    verdict: str
+    reason: str
+    checks: tuple[CheckRecord, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        checks = [c.as_dict() for c in self.checks]
+        return {"name": self.name, "verdict": self.verdict, "reason": self.reason, "checks": checks}
+
+
+@dataclass(frozen=True)
+class DrillResult:
+    """One drill of the report: its context, every criterion's verdict with its checks, phases against budgets."""
+
+    id: str
+    verdict: str
+    reason: str
+    context: dict[str, Any]  # CONTEXT_FIELDS, each a primitive or None
+    crashed: bool
+    outcome: dict[str, str] | None
+    phases: tuple[PhaseTime, ...]
+    budgets: tuple[BudgetResult, ...]
+    criteria: tuple[CriterionResult, ...]
+
+    @property
+    def rto_s(self) -> float:
+        return recovery_seconds({p.name: p.seconds for p in self.phases})
+
+    def to_dict(self) -> dict[str, Any]:
+        drill: dict[str, Any] = {"id": self.id, "verdict": self.verdict, "reason": self.reason}
+        drill.update({name: self.context.get(name) for name in CONTEXT_FIELDS})
+        drill.update(
+            {
+                "crashed": self.crashed,
+                "outcome": self.outcome,
+                "phases": [p.to_dict() for p in self.phases],
+                "rto_s": round(self.rto_s, 3),
+                "budgets": [b.to_dict() for b in self.budgets],
+                "criteria": [c.to_dict() for c in self.criteria],
+            }
         )
-    return rows
+        return drill
 
 
-def build_drill(drill_id: str, checks: list[CheckRecord]) -> dict[str, Any]:
-    """One drill of the report: its context, every criterion's verdict with its checks, phases vs budgets."""
+def build_drill(drill_id: str, checks: list[CheckRecord], teardowns: Sequence[dict[str, Any]] = ()) -> DrillResult:
+    """One drill from its check records (and the teardowns of its restores)."""
     checks = sorted(checks, key=lambda c: c.nodeid)
     context = _context(checks)
     names = list(CRITERIA) + sorted({c.criterion for c in checks} - set(CRITERIA))
     criteria = []
     for name in names:
-        mine = [c for c in checks if c.criterion == name]
-        verdict, reason = criterion_verdict(mine)
-        criteria.append({"name": name, "verdict": verdict, "reason": reason, "checks": [c.as_dict() for c in mine]})
+        mine = tuple(c for c in checks if c.criterion == name)
+        criteria.append(CriterionResult(name, *criterion_verdict(list(mine)), mine))
     outcomes = sorted(
         ({"kind": str(c.outcome.get("kind")), "reason": str(c.outcome.get("reason", ""))} for c in checks if c.outcome),
         key=lambda o: (o["kind"] != "refused", o["reason"]),
     )
-    failed = [str(c["name"]) for c in criteria if c["verdict"] == "fail"]
-    open_ = [str(c["name"]) for c in criteria if c["verdict"] == "inconclusive"]
+    failed = [c.name for c in criteria if c.verdict == "fail"]
+    open_ = [c.name for c in criteria if c.verdict == "inconclusive"]
     if failed:
         verdict, reason = "fail", f"failed: {', '.join(failed)}"
     elif open_:
         verdict, reason = "inconclusive", f"not proven: {', '.join(open_)}"
     else:
         verdict, reason = "pass", "every criterion passed"
-    phases = _phases(context, checks)
-    drill: dict[str, Any] = {"id": drill_id, "verdict": verdict, "reason": reason}
-    drill.update({name: context.get(name) for name in CONTEXT_FIELDS})
-    drill.update(
-        {
-            "crashed": any(c.status == "crashed" for c in checks),
-            "outcome": outcomes[0] if outcomes else None,
-            "phases": phases,
-            "rto_s": round(sum(p["seconds"] for p in phases), 3),
-            "budgets": _budgets(context, phases),
-            "criteria": criteria,
-        }
+    measured = measured_phases(context, checks, [t for t in teardowns if t.get("drill") == drill_id])
+    budgets = {k: float(v) for k, v in (context.get("budgets") or {}).items() if isinstance(v, int | float)}
+    return DrillResult(
+        id=drill_id,
+        verdict=verdict,
+        reason=reason,
+        context={name: context.get(name) for name in CONTEXT_FIELDS},
+        crashed=any(c.status == "crashed" for c in checks),
+        outcome=outcomes[0] if outcomes else None,
+        phases=tuple(PhaseTime(name, seconds) for name, seconds in ordered(measured)),
+        budgets=tuple(check_budgets(measured, budgets)),
+        criteria=tuple(criteria),
     )
-    return drill
 
 
 def run_verdict(drills: list[dict[str, Any]], problems: list[str]) -> tuple[str, str]:
@@ -249,6 +291,20 @@ def finish_report(
         "drills": drills,
         "files": files,
     }
+
+
+VERSIONED = ("pytest", "pluggy", "pytest-xdist", "jsonschema", "docker", "testcontainers", "requests", "zstandard")
+
+
+def versions() -> dict[str, str]:
+    """Python's and every installed dependency's version that a report's reader may need to weigh it."""
+    found = {"python": platform.python_version()}
+    for name in ("atlas-drills", *VERSIONED):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
 
 
 def tool_info() -> dict[str, str]:

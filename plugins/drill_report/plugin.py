@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from atlas_drills.findings import DRILL_ID_PROPERTY
-from fixtures.options import dest, drill_option, env_name
 from plugins.drill_report.reporter import DrillReporter
+from plugins.options import dest, drill_option, env_name
 
 REPORTER_NAME = "drill-report"
 REPORTER_KEY = pytest.StashKey[DrillReporter]()
@@ -112,16 +112,14 @@ def read_settings(config: pytest.Config) -> ReportSettings:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    """Read the report options; on the controller only, register the reporter and point JUnit XML at the report
-    folder (through pytest's own --junitxml) unless the command line chose a path."""
+    """Read the report options; on the controller only, register the reporter. pytest's own options are left as
+    they are: the reporter keeps a JUnit XML of its own, written into the report folder only by a run that has
+    drill checks (and only when the command line names no --junitxml of its own)."""
     settings = read_settings(config)
     config.stash[SETTINGS_KEY] = settings
     if hasattr(config, "workerinput"):
         return
-    junit_given = bool(getattr(config.option, "xmlpath", None))
-    if not junit_given and hasattr(config.option, "xmlpath"):
-        config.option.xmlpath = str(settings.report_dir / f".junit-{os.getpid()}.xml.tmp")
-    reporter = DrillReporter(config, settings, junit_given=junit_given)
+    reporter = DrillReporter(config, settings, junit_given=bool(getattr(config.option, "xmlpath", None)))
     config.stash[REPORTER_KEY] = reporter
     config.pluginmanager.register(reporter, REPORTER_NAME)
 

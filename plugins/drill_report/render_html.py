@@ -124,8 +124,10 @@ def timeline_svg(drill: dict[str, Any], width: int = 900) -> str:
     limit when it falls on the axis, and listed as off-scale at the right end when it lies far beyond it."""
     phases, budgets = drill["phases"], drill["budgets"]
     measured = sum(p["seconds"] for p in phases)
-    start_of = {"ready": sum(p["seconds"] for p in phases[: _index(phases, "ready")])}
-    limits = {b["name"]: start_of.get(b["name"], 0.0) + b["budget_s"] for b in budgets}
+    # A budget's line stands where its first phase starts plus the budget: the limit of the phases it covers.
+    limits = {
+        b["name"]: sum(p["seconds"] for p in phases[: _index(phases, b["phases"][0])]) + b["budget_s"] for b in budgets
+    }
     span = max([measured * 1.1, *[limit for b, limit in zip(budgets, limits.values(), strict=True) if not b["within"]]])
     span = max(span, 0.001)
     left, bar_width, height = 10, width - 20, 84

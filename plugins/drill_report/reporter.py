@@ -8,44 +8,31 @@ session end builds the JSON report, renders Markdown and HTML from it, and write
 from __future__ import annotations
 
 import json
+import os
 import platform
 import secrets
 import socket
 import sys
 import time
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from _pytest.junitxml import LogXML
 
+from atlas_drills.findings import ARTEFACTS_PROPERTY
 from plugins.drill_report import files
 from plugins.drill_report.collect import CRASH_WHEN, Collector, placement_from
-from plugins.drill_report.model import build_drill, finish_report, schema_errors
+from plugins.drill_report.files import EVENTS_NAME, HTML_NAME, JSON_NAME, JUNIT_NAME, MD_NAME
+from plugins.drill_report.model import build_drill, finish_report, schema_errors, versions
 from plugins.drill_report.redact import Redactor
 from plugins.drill_report.render_html import render_html
 from plugins.drill_report.render_md import render_md
+from plugins.run import RUN_KEY, new_run_id
 
 if TYPE_CHECKING:
     from plugins.drill_report.plugin import ReportSettings
-
-JSON_NAME = "drill-report.json"
-MD_NAME = "drill-report.md"
-HTML_NAME = "drill-report.html"
-JUNIT_NAME = "junit.xml"
-EVENTS_NAME = "events.jsonl"
-VERSIONED = ("pytest", "pluggy", "pytest-xdist", "jsonschema", "docker", "testcontainers", "requests", "zstandard")
-
-
-def versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for name in ("atlas-drills", *VERSIONED):
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return found
 
 
 class DrillReporter:
@@ -66,14 +53,16 @@ class DrillReporter:
         self.folder: Path | None = None
         self.write_seconds = 0.0
         self.problems: list[str] = []
+        self.artefacts: dict[str, list[str]] = {}  # drill id -> files written under artifacts/<drill>/
+        # pytest's JUnit XML writer, fed by this reporter and written into the report folder by a drill run only
+        # (with --junitxml on the command line, pytest's own writer does it and this one stays None).
+        self.junit = None if junit_given else _junit_writer(config)
 
     # -- identity and the event log -------------------------------------------------------------------------------
 
     def _identify(self) -> None:
         if self.run_id:
             return
-        from fixtures.run import RUN_KEY, new_run_id
-
         info = self.config.stash.get(RUN_KEY, None)
         self.run_id = info.run_id if info else new_run_id(self.started_at) + secrets.token_hex(1)
         self.seed = info.seed if info else None
@@ -97,9 +86,11 @@ class DrillReporter:
     # -- collection ------------------------------------------------------------------------------------------------
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        """Take the run id and seed the run fixtures fixed (shared with every xdist worker)."""
+        """Take the run id and seed the run plugin fixed (shared with every xdist worker)."""
         del session
         self._identify()
+        if self.junit is not None:
+            self.junit.pytest_sessionstart()
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Serial runs: remember every check to run, with its drill and criterion, so an unfinished one shows."""
@@ -117,12 +108,22 @@ class DrillReporter:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self.problems.append(f"collection error in {report.nodeid or 'the session'}")
+        if self.junit is not None:
+            self.junit.pytest_collectreport(report)
+
+    def pytest_internalerror(self, excrepr: Any) -> None:
+        if self.junit is not None:
+            self.junit.pytest_internalerror(excrepr)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Record the phase, then redact the report in place before the terminal and JUnit XML see it."""
-        state = self.collector.add(report)
+        """Record the phase, write a failed drill's artefacts, then redact the report in place before the terminal
+        and JUnit XML see it."""
+        state = self.collector.add(report)  # learns the secrets the properties name, before anything is written
+        self._write_artefacts(report)
         self._redact_in_place(report)
+        if self.junit is not None:
+            self.junit.pytest_runtest_logreport(report)
         drill_id, criterion = placement_from(state.properties)
         if report.when == CRASH_WHEN:
             drill_id, criterion = self.collector.placement(report.nodeid)
@@ -141,6 +142,29 @@ class DrillReporter:
                 else None,
                 longrepr=last.longrepr[-2000:] if report.failed else None,
             )
+
+    def _write_artefacts(self, report: pytest.TestReport) -> None:
+        """A failed drill's target log and restore summary arrive as text from whichever process ran the drill;
+        only here, on the controller, do they become files: redacted, atomically, under `artifacts/<drill>/`. The
+        property keeps only the file names, so the texts reach neither JUnit XML nor the event log."""
+        report.user_properties = [
+            (name, self._artefact_files(value) if name == ARTEFACTS_PROPERTY else value)
+            for name, value in report.user_properties
+        ]
+
+    def _artefact_files(self, value: object) -> object:
+        if not isinstance(value, dict) or not isinstance(value.get("files"), dict):
+            return value
+        drill = str(value.get("drill"))
+        relative = f"{files.ARTEFACTS_FOLDER}/{files.slug(drill)}"
+        written = []
+        for file_name, text in sorted(value["files"].items()):
+            name = os.path.basename(str(file_name))  # a name, never a path: nothing lands outside the folder
+            self.redactor.learn(str(text))
+            files.atomic_write_text(self.run_folder / relative / name, self.redactor.text(str(text)))
+            written.append(f"{relative}/{name}")
+        self.artefacts[drill] = sorted(set(self.artefacts.get(drill, [])) | set(written))
+        return {"drill": drill, "files": written}
 
     def _redact_in_place(self, report: pytest.TestReport) -> None:
         redacted: list[tuple[str, object]] = []
@@ -187,23 +211,17 @@ class DrillReporter:
         """Build, render and write the report (after pytest's JUnit XML is written), then apply --drill-gate."""
         began = time.perf_counter()
         records = self.collector.records()
-        junit_temp = Path(str(getattr(self.config.option, "xmlpath", "") or "")) if not self.junit_given else None
         if not self._active(records):
-            if junit_temp is not None:
-                junit_temp.unlink(missing_ok=True)
             return
         if exitstatus == pytest.ExitCode.INTERRUPTED:
             self.problems.append("the run was interrupted before every check finished")
         by_drill: dict[str, list[Any]] = {}
         for record in records:
             by_drill.setdefault(record.drill_id, []).append(record)
-        drills = [build_drill(drill_id, checks) for drill_id, checks in sorted(by_drill.items())]
+        teardowns = [teardown for record in records for teardown in record.teardowns]
+        drills = [build_drill(drill_id, checks, teardowns).to_dict() for drill_id, checks in sorted(by_drill.items())]
         folder = self.run_folder
-        junit = None
-        if junit_temp is not None and junit_temp.is_file():
-            junit = str(files.atomic_move(junit_temp, folder / JUNIT_NAME).relative_to(folder))
-        elif self.junit_given:
-            junit = str(getattr(self.config.option, "xmlpath", "") or "") or None
+        junit = self._write_junit(folder)
         report = finish_report(
             self._run_facts(int(exitstatus)),
             drills,
@@ -226,6 +244,16 @@ class DrillReporter:
         self.report, self.folder = report, folder
         self._apply_exit_status(session, records, report)
         self.config.hook.pytest_drill_report_ready(config=self.config, report=report, folder=folder)
+
+    def _write_junit(self, folder: Path) -> str | None:
+        """`junit.xml` in the report folder (pytest's writer into a temporary file, then one atomic move), or the
+        path the command line gave pytest's own writer."""
+        if self.junit is None:
+            return str(getattr(self.config.option, "xmlpath", "") or "") or None
+        temp = folder / f".{JUNIT_NAME}.{os.getpid()}.tmp"
+        self.junit.logfile = str(temp)
+        self.junit.pytest_sessionfinish()
+        return str(files.atomic_move(temp, folder / JUNIT_NAME).relative_to(folder))
 
     def _apply_exit_status(self, session: pytest.Session, records: list[Any], report: dict[str, Any]) -> None:
         if self.settings.shard and not records and session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
@@ -257,3 +285,16 @@ class DrillReporter:
             if name:
                 write(f"        {folder / name}")
         write(f"latest: {self.settings.report_dir / files.LATEST}")
+
+
+def _junit_writer(config: pytest.Config) -> LogXML:
+    """pytest's own JUnit XML writer with the run's ini settings; this reporter feeds it and decides where it goes."""
+    return LogXML(
+        os.devnull,
+        config.option.junitprefix,
+        config.getini("junit_suite_name"),
+        config.getini("junit_logging"),
+        config.getini("junit_duration_report"),
+        config.getini("junit_family"),
+        config.getini("junit_log_passing_tests"),
+    )

@@ -23,7 +23,8 @@ MODULE_CRITERIA = {
     "drills.test_query_paths": "query paths",
     "drills.test_evidence": "evidence",
 }
-# Short budgets: a target that will never be ready should not cost the full production wait in a self-test.
+# Short budgets and a short start-up timeout: a target that will never be ready should not cost the full production
+# wait in a self-test (the timeout stays above the ready budget, as in production).
 PLAN = """schema_version = 1
 [defaults]
 target = "standin"
@@ -33,6 +34,8 @@ max_backup_age_hours = 26
 restore = 60
 ready = 4
 total = 120
+[timeouts]
+startup = 8
 [[drills]]
 backup = "sample://current"
 expect = "sample://current"

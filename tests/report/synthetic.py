@@ -1,6 +1,6 @@
 """A tiny synthetic drill suite for pytester: real drill parametrization and labelling, no sandbox.
 
-The suite uses the project's own `fixtures.options`, `fixtures.run` and `fixtures.drills` (so drill ids, xdist
+The suite uses the project's own `plugins.options`, `plugins.run` and `fixtures.drills` (so drill ids, xdist
 groups and the `drill.id` / `drill.criterion` properties are exactly what real drills get) and a fake restore that
 writes `drill.context` / `drill.outcome` and findings the way `fixtures/restore.py` and `fixtures/evidence.py` do.
 A scenario file (`scenario.json`) says, per drill, which criteria fail, whether the restore is refused or cannot run,
@@ -32,7 +32,7 @@ import json, os, time
 from pathlib import Path
 import pytest
 
-pytest_plugins = ["fixtures.options", "fixtures.run", "fixtures.drills", "plugins.drill_report.plugin"]
+pytest_plugins = ["plugins.options", "plugins.run", "fixtures.drills", "plugins.drill_report.plugin"]
 
 SCENARIO = json.loads((Path(__file__).parent / "scenario.json").read_text())
 MANIFEST_SHA = json.loads((Path(__file__).parent / "manifest_sha.json").read_text())

@@ -68,9 +68,9 @@ def test_criterion_verdicts(statuses: list[str], verdict: str) -> None:
 
 def test_a_drill_passes_only_when_all_five_criteria_passed() -> None:
     passing = [check("passed", c, f"t.py::{c}[d]") for c in CRITERIA]
-    assert build_drill("d", passing)["verdict"] == "pass"
-    assert build_drill("d", passing[:-1])["verdict"] == "inconclusive"
-    assert build_drill("d", [*passing, check("failed", "evidence", "t.py::x[d]")])["verdict"] == "fail"
+    assert build_drill("d", passing).verdict == "pass"
+    assert build_drill("d", passing[:-1]).verdict == "inconclusive"
+    assert build_drill("d", [*passing, check("failed", "evidence", "t.py::x[d]")]).verdict == "fail"
 
 
 def drill(verdict: str, isolation: str = "container") -> dict[str, Any]:

@@ -225,7 +225,7 @@ def test_trigger_and_report_dir_follow_the_environment(
 
 
 def test_a_run_without_drill_checks_writes_no_report(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest('pytest_plugins = ["fixtures.options", "fixtures.run", "plugins.drill_report.plugin"]\n')
+    pytester.makeconftest('pytest_plugins = ["plugins.options", "plugins.run", "plugins.drill_report.plugin"]\n')
     pytester.makepyfile(test_plain="def test_plain():\n    pass\n")
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
     assert not (pytester.path / "reports").exists() or not any((pytester.path / "reports").iterdir())

@@ -49,7 +49,10 @@ def test_fail_on_request(restored_atlas):
     assert not os.environ.get("DRILL_FAIL"), "failing on request"
 """
 
-CONFTEST = 'pytest_plugins = ["fixtures.options", "fixtures.run", "fixtures.drills", "fixtures.restore"]\n'
+CONFTEST = (
+    'pytest_plugins = ["plugins.options", "plugins.run", "fixtures.drills", "fixtures.restore", '
+    '"plugins.drill_report.plugin"]\n'
+)
 RUN_TIMEOUT_S = 240
 
 

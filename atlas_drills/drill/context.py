@@ -1,0 +1,66 @@
+"""What the report says about a drill (its context), and how a drill that could not run is classified.
+
+Both travel from the process that ran the drill to the report as primitives only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from atlas_drills.backup.errors import BackupUnusable, RestoreRefused
+from atlas_drills.drill.life import RestoredAtlas
+from atlas_drills.plan import Budgets
+from atlas_drills.sandbox.base import SandboxError
+from atlas_drills.sandbox.select import SandboxUnavailable
+from atlas_drills.sandbox.target import TargetError
+
+
+def expected_release_id(expect_root: Path) -> str | None:
+    """The release id the expectation names (its identity.json), or None when it has none."""
+    try:
+        identity = json.loads((expect_root / "ops/release/evidence/identity.json").read_bytes())
+    except (OSError, ValueError):
+        return None
+    value = identity.get("release_id") if isinstance(identity, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def drill_context(atlas: RestoredAtlas, budgets: Budgets, *, run_id: str, worker: str) -> dict[str, Any]:
+    """The drill's backup, expectation, target, sandbox, phase timings and budgets, as primitives."""
+    manifest = atlas.restore.manifest
+    return {
+        "drill": atlas.drill.id,
+        "backup": str(atlas.backup),
+        "backup_kind": atlas.restore.kind,
+        "backup_id": manifest.backup_id,
+        "backup_created_at": manifest.created_at,
+        "backup_manifest_sha256": hashlib.sha256(manifest.render()).hexdigest(),
+        "backup_release_id": manifest.release.release_id,
+        "expect": atlas.drill.expect,
+        "expect_release_id": expected_release_id(atlas.expect_root),
+        "target": atlas.drill.target,
+        "target_image": atlas.choice.image,
+        "target_image_id": atlas.image_id,
+        "target_image_digest": atlas.image_digest,
+        "sandbox": atlas.choice.kind,
+        "isolation": atlas.sandbox.isolation,
+        "sandbox_reason": atlas.choice.reason,
+        "phases": dict(atlas.phases),
+        "not_ready": atlas.not_ready,
+        "budgets": {"restore": budgets.restore, "ready": budgets.ready, "total": budgets.total},
+        "run_id": run_id,
+        "worker": worker,
+    }
+
+
+def outcome_of(exc: BaseException) -> str | None:
+    """How a drill that could not be set up ends: "refused" (the backup cannot be restored: not recoverable),
+    "inconclusive" (no engine, no image, an unusable target: the drill could not run here), or None (a defect)."""
+    if isinstance(exc, RestoreRefused | BackupUnusable):
+        return "refused"
+    if isinstance(exc, SandboxUnavailable | SandboxError | TargetError):
+        return "inconclusive"
+    return None

@@ -1,0 +1,190 @@
+"""One drill's life: restore → sandbox → target → teardown.
+
+Each step is a context manager that makes one state change and undoes it on exit: `restored_tree` extracts the
+backup into a staging folder (and removes it), `sandbox_for` gives the sandbox (and stops whatever it started),
+`start_target` starts the target in it. `DrillLife` composes them on an `ExitStack`, so when a later step fails
+everything an earlier one made is undone, in reverse order, before the error leaves. Every phase is timed on the
+drill's one `PhaseClock`, teardown included.
+
+A target that does not come up ready is a readiness finding about what was restored, not a broken drill: the life
+goes on with `not_ready` set, so every other check still looks at the restored state and at whatever answers.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from atlas_drills.backup.restore import RestoreResult, restore_backup
+from atlas_drills.drill.phases import PhaseClock
+from atlas_drills.drill.prepare import PreparedBackup, sandbox_choice
+from atlas_drills.plan import DrillSpec
+from atlas_drills.sandbox.base import Sandbox, SandboxRequest, TargetFailed
+from atlas_drills.sandbox.select import SandboxChoice, image_identity, make_sandbox
+from atlas_drills.sandbox.target import load_target
+
+# A failed drill's target log is kept up to this size (its end: where the failure shows).
+ARTEFACT_LOG_CHARS = 1 << 20
+
+
+@dataclass
+class RestoredAtlas:
+    """A restored backup served by a running target: what every drill check reads."""
+
+    drill: DrillSpec
+    backup: Path
+    expect_root: Path
+    restore: RestoreResult
+    sandbox: Sandbox
+    choice: SandboxChoice
+    phases: dict[str, float] = field(default_factory=dict)
+    not_ready: str | None = None  # why the target did not come up ready, when it did not
+    image_id: str | None = None
+    image_digest: str | None = None
+
+    @property
+    def staging(self) -> Path:
+        return self.restore.staging
+
+    @property
+    def base_url(self) -> str:
+        return self.sandbox.base_url
+
+
+@contextmanager
+def restored_tree(backup: Path, staging: Path, clock: PhaseClock) -> Iterator[RestoreResult]:
+    """The backup verified and extracted into `staging` (a refused restore leaves nothing); removed on exit."""
+    with clock.phase("verify_extract"):
+        result = restore_backup(backup, staging)
+    try:
+        yield result
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextmanager
+def sandbox_for(choice: SandboxChoice, request: SandboxRequest) -> Iterator[Sandbox]:
+    """A sandbox for the restored tree, not yet started; on exit it is stopped and everything it made removed."""
+    sandbox = make_sandbox(choice, request)
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
+
+
+def start_target(sandbox: Sandbox, clock: PhaseClock) -> str | None:
+    """Start the target and wait until it is ready. Returns why it did not come up ready, or None when it did.
+    Any other failure (no engine, no image) raises: the drill could not run here."""
+    try:
+        sandbox.start()
+    except TargetFailed as exc:
+        return f"{exc}; target log ends: {exc.log[-1500:]}" if exc.log else str(exc)
+    finally:
+        for name, seconds in sandbox.timings.as_dict().items():
+            clock.record(name, seconds)
+    return None
+
+
+def failure_artefacts(sandbox: Sandbox | None, restore: RestoreResult | None) -> dict[str, str]:
+    """What explains a failed drill, as text: the target's log and a summary of the restore, by file name."""
+    found: dict[str, str] = {}
+    if sandbox is not None:
+        found["target.log"] = sandbox.logs()[-ARTEFACT_LOG_CHARS:]
+    if restore is not None:
+        staged = sorted(str(p.relative_to(restore.staging)) for p in restore.staging.rglob("*") if p.is_file())
+        summary = {
+            "backup": str(restore.backup),
+            "kind": restore.kind,
+            "files": restore.files,
+            "restored_bytes": restore.restored_bytes,
+            "timings": restore.timings,
+            "staging_files": staged,
+        }
+        found["restore.json"] = json.dumps(summary, indent=2) + "\n"
+    return found
+
+
+@dataclass(frozen=True)
+class DrillSetup:
+    """How to set up one drill: its backup, its own work folder, the run's shared folder, and the sandbox's labels
+    and start-up timeout (the longest wait for a target to come up, well above the ready budget, so that a target
+    that gets ready late fails the ready budget, a readiness finding, and nothing else)."""
+
+    drill: DrillSpec
+    prepared: PreparedBackup
+    work_dir: Path
+    shared: Path
+    labels: dict[str, str]
+    startup_timeout_s: float
+
+
+class DrillLife:
+    """`with DrillLife(setup, failed=...) as atlas:` restores, starts, and on exit tears everything down.
+
+    `failed()` is asked before the sandbox is stopped: when it says True (a check of this drill failed), or when
+    set-up itself failed, the target log and the restore summary are kept in `artefacts` first."""
+
+    def __init__(self, setup: DrillSetup, *, failed: Callable[[], bool]) -> None:
+        self.setup = setup
+        self.failed = failed
+        self.clock = PhaseClock()
+        self.clock.record("fetch", setup.prepared.fetch_s)
+        self.artefacts: dict[str, str] = {}
+        self._stack = ExitStack()
+        self._sandbox: Sandbox | None = None
+        self._restore: RestoreResult | None = None
+        self._setting_up = False
+
+    def __enter__(self) -> RestoredAtlas:
+        setup = self.setup
+        self._setting_up = True
+        with ExitStack() as stack:
+            stack.callback(shutil.rmtree, setup.work_dir, ignore_errors=True)  # before anything is made in it
+            target = load_target(setup.drill.target)
+            staging = setup.work_dir / "staging"
+            self._restore = stack.enter_context(restored_tree(setup.prepared.path, staging, self.clock))
+            choice = sandbox_choice(setup.drill, target, setup.shared)
+            request = SandboxRequest(
+                target,
+                self._restore.staging,
+                setup.work_dir,
+                labels=setup.labels,
+                ready_timeout_s=setup.startup_timeout_s,
+            )
+            self._sandbox = stack.enter_context(sandbox_for(choice, request))
+            stack.callback(self._keep_artefacts)  # runs before the sandbox stops
+            not_ready = start_target(self._sandbox, self.clock)
+            image_id, image_digest = image_identity(choice.image) if choice.kind == "docker" else (None, None)
+            self._stack = stack.pop_all()  # set up: from here on, __exit__ undoes it
+        self._setting_up = False
+        return RestoredAtlas(
+            setup.drill,
+            setup.prepared.path,
+            setup.prepared.expect_root,
+            self._restore,
+            self._sandbox,
+            choice,
+            self.clock.seconds,
+            not_ready,
+            image_id,
+            image_digest,
+        )
+
+    def _keep_artefacts(self) -> None:
+        if self._setting_up or self.failed():
+            self.artefacts = failure_artefacts(self._sandbox, self._restore)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        began = time.monotonic()
+        try:
+            self._stack.close()
+        finally:
+            self.clock.record("teardown", time.monotonic() - began)
