@@ -8,7 +8,6 @@ bytes; and the backup is recent enough to prove today's recoverability (the reco
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 import pytest
@@ -19,41 +18,12 @@ from atlas_drills.drill.restored import STORE, read_json, restored_catalog, rest
 from atlas_drills.evidence import check_release_evidence
 from atlas_drills.expectation import DATASETS_LOCK, IDENTITY, IDENTITY_FIELDS, Expectation
 from atlas_drills.store.canonical import sha256_file
-from atlas_drills.store.layout import PUBLISH_SIDECARS, sqlite_path, sqlite_relpath
+from atlas_drills.store.explained import explained_by_layout
+from atlas_drills.store.layout import sqlite_path, sqlite_relpath
 from fixtures.drills import drill_plan
 from fixtures.evidence import DrillEvidence
 
 pytestmark = pytest.mark.criterion("evidence")
-
-# What Atlas's store layout explains (contract 2.1): catalog files at the root, dataset files under their folder.
-_STORE_ROOT_FILES = {"catalog.json", "catalog.sha256", "latest.alias.json"}
-_DERIVED_FILES = {
-    "manifest.json",
-    "gene_summary.sqlite",
-    "release_gene_index.json",
-    "catalog_shards.json",
-    *PUBLISH_SIDECARS,
-}
-_DATASET_FILE = re.compile(
-    r"release=[0-9]+/species=[a-z0-9_]+/assembly=[A-Za-z0-9._]+/"
-    r"(derived/(?P<derived>[^/]+)|inputs/(genes\.gff3\.bgz|genome\.fa\.bgz|genome\.fa\.bgz\.fai))"
-)
-_OTHER_TOP = {"config/atlas.env", "baseline/queries.json"}
-
-
-def _explained_by_layout(relpath: str) -> bool:
-    if relpath in _OTHER_TOP or relpath.startswith("ops/"):
-        return True
-    if not relpath.startswith(f"{STORE}/"):
-        return False
-    inner = relpath.removeprefix(f"{STORE}/")
-    if inner in _STORE_ROOT_FILES:
-        return True
-    match = _DATASET_FILE.fullmatch(inner)
-    if match is None:
-        return False
-    derived = match.group("derived")
-    return derived is None or derived in _DERIVED_FILES or derived.endswith(".sqlite")
 
 
 def test_every_restored_file_is_explained(restored_atlas: RestoredAtlas, evidence: DrillEvidence) -> None:
@@ -81,7 +51,7 @@ def test_every_restored_file_is_explained(restored_atlas: RestoredAtlas, evidenc
     evidence.equal(
         "every file belongs to Atlas's layout",
         expected=[],
-        observed=sorted(r for r in present if not _explained_by_layout(r)),
+        observed=sorted(r for r in present if not explained_by_layout(r)),
         where="restored tree",
     )
     durable = sorted(f.path for f in restored_atlas.restore.manifest.durable_files())

@@ -16,16 +16,24 @@ from atlas_drills.backup.baseline import BASELINE_MEMBER, drop_volatile
 from atlas_drills.client import AtlasClient
 from atlas_drills.drill.life import RestoredAtlas
 from atlas_drills.drill.restored import STORE, read_json, restored_catalog, restored_manifest
-from atlas_drills.store.artifact import TRANSCRIPT_ROW_FIELDS, open_read_only
+from atlas_drills.drill.served import rows
+from atlas_drills.store.artifact import open_read_only
 from atlas_drills.store.dataset_id import DatasetId, dataset_hash
 from atlas_drills.store.layout import sqlite_path
+from atlas_drills.store.sampling import (
+    GENE_FIELDS,
+    TRANSCRIPT_FIELDS,
+    gene_count,
+    genes_overlapping,
+    sample_genes,
+    transcript_row,
+    transcripts_of,
+)
 from fixtures.evidence import DrillEvidence
 
 pytestmark = pytest.mark.criterion("query paths")
 
 GENES_PER_DATASET = 5
-GENE_FIELDS = ("gene_id", "name", "seqid", "start", "end", "biotype", "transcript_count")
-TRANSCRIPT_FIELDS = TRANSCRIPT_ROW_FIELDS
 
 
 def test_baseline_answers_replay_exactly(
@@ -55,54 +63,14 @@ def test_baseline_answers_replay_exactly(
     evidence.assert_ok()
 
 
-def _sample(connection: sqlite3.Connection, size: int) -> list[dict[str, Any]]:
-    """Evenly spaced genes by id: deterministic, spread over the whole dataset, cheap on any size."""
-    count = connection.execute("SELECT count(*) FROM gene_summary").fetchone()[0]
-    offsets = sorted({(index * count) // size for index in range(size)}) if count else []
-    columns = ", ".join(f'"{c}"' for c in GENE_FIELDS)
-    rows = []
-    for offset in offsets:
-        row = connection.execute(
-            f"SELECT {columns} FROM gene_summary ORDER BY gene_id LIMIT 1 OFFSET ?", (offset,)
-        ).fetchone()
-        rows.append(dict(zip(GENE_FIELDS, row, strict=True)))
-    return rows
-
-
-def _transcripts(connection: sqlite3.Connection, gene_id: str) -> list[dict[str, Any]]:
-    columns = ", ".join(f'"{c}"' for c in TRANSCRIPT_FIELDS)
-    rows = connection.execute(
-        f"SELECT {columns} FROM transcript_summary WHERE parent_gene_id = ? ORDER BY transcript_id", (gene_id,)
-    ).fetchall()
-    return [_normalize(dict(zip(TRANSCRIPT_FIELDS, row, strict=True))) for row in rows]
-
-
-def _normalize(row: dict[str, Any]) -> dict[str, Any]:
-    # SQLite stores cds_present as 0/1; the API may render it as a boolean.
-    return {**row, "cds_present": bool(row.get("cds_present"))} if "cds_present" in row else row
-
-
-def _overlapping(connection: sqlite3.Connection, seqid: str, start: int, end: int) -> list[str]:
-    rows = connection.execute(
-        'SELECT gene_id FROM gene_summary WHERE seqid = ? AND start <= ? AND "end" >= ? ORDER BY gene_id',
-        (seqid, end, start),
-    ).fetchall()
-    return [row[0] for row in rows]
-
-
-def _rows(answer: Any) -> list[dict[str, Any]]:
-    return list(answer.json().get("data", {}).get("rows", [])) if answer.status == 200 else []
-
-
 def test_sampled_genes_answer_what_the_restored_artifact_says(
     restored_atlas: RestoredAtlas, atlas: AtlasClient, evidence: DrillEvidence
 ) -> None:
     staging = restored_atlas.staging
     catalog, problem = restored_catalog(staging)
-    if catalog is None:
-        evidence.record("restored catalog readable", False, expected="catalog.json", observed=problem, where="store")
-        evidence.assert_ok()
-        return
+    catalog = evidence.require(
+        "restored catalog readable", catalog, problem=problem, expected="catalog.json", where="store"
+    )
     for dataset in catalog.dataset_ids():
         _check_dataset(restored_atlas, atlas, dataset, catalog.epoch, evidence)
     evidence.assert_ok()
@@ -115,8 +83,8 @@ def _check_dataset(
     path = sqlite_path(restored_atlas.staging / STORE, dataset)
     try:
         connection = open_read_only(path)
-        sample = _sample(connection, GENES_PER_DATASET)
-        count = connection.execute("SELECT count(*) FROM gene_summary").fetchone()[0]
+        sample = sample_genes(connection, GENES_PER_DATASET)
+        count = gene_count(connection)
     except sqlite3.Error as exc:
         evidence.record("restored artifact readable", False, expected="SQLite v4", observed=str(exc), where=str(path))
         return
@@ -150,11 +118,11 @@ def _check_gene(
     params = atlas.dataset_params(dataset)
     gene_id = gene["gene_id"]
     lookup = atlas.get("/v1/genes", {**params, "gene_id": gene_id, "include": "coords,biotype,counts"})
-    rows = [{k: row.get(k) for k in GENE_FIELDS} for row in _rows(lookup)]
+    found = [{k: row.get(k) for k in GENE_FIELDS} for row in rows(lookup)]
     evidence.equal(
         f"{dataset.canonical} lookup {gene_id}",
         expected=[gene],
-        observed=rows or lookup.status,
+        observed=found or lookup.status,
         where=f"GET /v1/genes gene_id={gene_id}",
     )
     provenance = lookup.json().get("data", {}).get("provenance", {}) if lookup.status == 200 else {}
@@ -172,10 +140,10 @@ def _check_gene(
         },
         where=f"GET /v1/genes gene_id={gene_id}: data.provenance, headers",
     )
-    expected_transcripts = _transcripts(connection, gene_id)
+    expected_transcripts = transcripts_of(connection, gene_id)
     transcripts = atlas.get(f"/v1/genes/{gene_id}/transcripts", {**params, "limit": "500"})
     observed = sorted(
-        (_normalize({k: row.get(k) for k in TRANSCRIPT_FIELDS}) for row in _rows(transcripts)),
+        (transcript_row({k: row.get(k) for k in TRANSCRIPT_FIELDS}) for row in rows(transcripts)),
         key=lambda r: str(r["transcript_id"]),
     )
     evidence.equal(
@@ -201,7 +169,7 @@ def _check_gene(
     ranged = atlas.get("/v1/genes", {**params, "range": region, "limit": "500"})
     evidence.equal(
         f"{dataset.canonical} genes overlapping {region}",
-        expected=_overlapping(connection, gene["seqid"], gene["start"], gene["end"]),
-        observed=sorted(row.get("gene_id") for row in _rows(ranged)) or ranged.status,
+        expected=genes_overlapping(connection, gene["seqid"], gene["start"], gene["end"]),
+        observed=sorted(row.get("gene_id") for row in rows(ranged)) or ranged.status,
         where=f"GET /v1/genes range={region}",
     )

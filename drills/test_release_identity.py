@@ -14,12 +14,11 @@ import pytest
 from atlas_drills.client import AtlasClient
 from atlas_drills.drill.life import RestoredAtlas
 from atlas_drills.drill.restored import read_json, restored_catalog, restored_manifest, schema_problems
+from atlas_drills.drill.target_log import STARTUP_EVENTS, announced_releases
 from atlas_drills.expectation import IDENTITY, IDENTITY_FIELDS, PROVENANCE, Expectation
 from fixtures.evidence import DrillEvidence
 
 pytestmark = pytest.mark.criterion("release identity")
-
-STARTUP_EVENTS = ("startup", "config_loaded")
 
 
 def test_restored_identity_and_provenance_name_the_expected_release(
@@ -55,14 +54,12 @@ def test_service_reports_the_expected_release(
             where=f"GET /debug/build-metadata: {field}",
             message="set from the restored runtime configuration (ATLAS_RELEASE_ID / ATLAS_GOVERNANCE_VERSION)",
         )
-    # The same release must be what the process announced at start-up (Atlas logs it in config_loaded/startup).
-    log = restored_atlas.sandbox.logs()
-    announced = sorted(set(re.findall(r'"release_id"\s*:\s*"([^"]*)"', log)))
+    # The same release must be what the process announced at start-up: each start-up event Atlas logs names it.
     evidence.equal(
         "release announced at start-up",
-        expected=[expectation.release_id],
-        observed=announced,
-        where="target log: event_id=startup/config_loaded release_id",
+        expected={event: [expectation.release_id] for event in STARTUP_EVENTS},
+        observed=announced_releases(restored_atlas.sandbox.logs()),
+        where="target log: events " + ", ".join(STARTUP_EVENTS) + ": release_id",
     )
     evidence.assert_ok()
 
@@ -114,10 +111,9 @@ def test_every_served_identity_recomputes_from_its_restored_manifest(
     restored_atlas: RestoredAtlas, atlas: AtlasClient, evidence: DrillEvidence
 ) -> None:
     catalog, problem = restored_catalog(restored_atlas.staging)
-    if catalog is None:
-        evidence.record("restored catalog readable", False, expected="catalog.json", observed=problem, where="store")
-        evidence.assert_ok()
-        return
+    catalog = evidence.require(
+        "restored catalog readable", catalog, problem=problem, expected="catalog.json", where="store"
+    )
     for dataset in catalog.dataset_ids():
         where = f"GET /v1/datasets/{dataset.canonical}"
         manifest, problem = restored_manifest(restored_atlas.staging, dataset)

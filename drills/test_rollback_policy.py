@@ -3,14 +3,11 @@
 Discoverable: the restored catalog, the store's dataset folders and `/v1/datasets` agree. Governed: the restored
 policy is the expected one byte for byte and schema-valid, everything it `requires` holds, every dataset's
 `manifest.lock` and immutability marker match its bytes, enough earlier releases are kept to roll back as far as
-`max_rollback_depth` allows, and a rollback performed in a sandbox of its own follows the policy's steps without
-mutating any old artifact, and can be undone.
+`max_rollback_depth` allows. The rollback itself, performed, is in `test_rollback_policy_performed.py`.
 """
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict
 from typing import Any
 
 import pytest
@@ -25,6 +22,7 @@ from atlas_drills.drill.restored import (
     schema_problems,
     store_dataset_dirs,
 )
+from atlas_drills.drill.served import LIST_LIMIT, dataset_key, listed_items
 from atlas_drills.expectation import (
     DATASET_INDEX,
     DATASETS_LOCK,
@@ -34,13 +32,15 @@ from atlas_drills.expectation import (
     Expectation,
 )
 from atlas_drills.store.canonical import sha256_file
-from atlas_drills.store.catalog import Catalog
 from atlas_drills.store.dataset_id import DatasetId
-from atlas_drills.store.layout import CATALOG_CHECKSUM_FILE, CATALOG_FILE, derived_dir, manifest_relpath, sqlite_relpath
+from atlas_drills.store.history import release_history
+from atlas_drills.store.layout import derived_dir, manifest_relpath, sqlite_relpath
 from atlas_drills.store.sidecars import check_publish_sidecars
 from fixtures.evidence import DrillEvidence
 
 pytestmark = pytest.mark.criterion("rollback policy")
+
+CATALOG = "store/catalog.json"
 
 POLICY_STEPS = [
     "select_previous_dataset_id",
@@ -48,7 +48,6 @@ POLICY_STEPS = [
     "publish_previous_pointer_without_mutating_old_artifacts",
 ]
 REQUIRES_PATHS = {"manifest.lock": DATASETS_LOCK, "promotion-rules": PROMOTION_RULES, "dataset-index": DATASET_INDEX}
-SETTLE_TIMEOUT_S = 15.0
 
 
 def _ids(items: Any) -> list[str]:
@@ -169,60 +168,40 @@ def test_the_dataset_surface_is_discoverable(
 ) -> None:
     staging = restored_atlas.staging
     catalog, problem = restored_catalog(staging)
-    if catalog is None:
-        evidence.record(
-            "restored catalog readable",
-            False,
-            expected="a valid catalog.json",
-            observed=problem,
-            where="store/catalog.json",
-        )
-        evidence.assert_ok()
-        return
+    catalog = evidence.require(
+        "restored catalog readable", catalog, problem=problem, expected="a valid catalog.json", where=CATALOG
+    )
     listed = [d.canonical for d in catalog.dataset_ids()]
     evidence.equal(
-        "catalog sorted and unique",
-        expected=[],
-        observed=[str(v) for v in catalog.validate_sorted()],
-        where="store/catalog.json",
+        "catalog sorted and unique", expected=[], observed=[str(v) for v in catalog.validate_sorted()], where=CATALOG
     )
     evidence.equal(
         "catalog lists every dataset of the store",
         expected=sorted(d.canonical for d in store_dataset_dirs(staging)),
         observed=sorted(listed),
-        where="store/ vs store/catalog.json",
+        where=f"store/ vs {CATALOG}",
     )
-    answer = atlas.get("/v1/datasets", {"limit": "500"})
-    body = answer.json() if answer.status == 200 else {}
-    items = body.get("data", {}).get("items", [])
+    answer = atlas.get("/v1/datasets", {"limit": LIST_LIMIT})
+    data = answer.json().get("data", {}) if answer.status == 200 else {}
     evidence.equal(
         "service lists the catalog, in order",
         expected=[e.to_json() for e in catalog.datasets],
-        observed=items,
+        observed=data.get("items", []),
         where="GET /v1/datasets: data.items",
     )
     evidence.equal(
         "stats.returned",
         expected=len(listed),
-        observed=body.get("data", {}).get("stats", {}).get("returned"),
+        observed=data.get("stats", {}).get("returned"),
         where="GET /v1/datasets: data.stats.returned",
     )
-    bom_answer = atlas.get("/v1/datasets", {"limit": "500", "include_bom": "1"})
-    boms = (
-        {
-            "/".join(i["dataset"][k] for k in ("release", "species", "assembly")): i.get("bill_of_materials")
-            for i in bom_answer.json().get("data", {}).get("items", [])
-        }
-        if bom_answer.status == 200
-        else {}
-    )
+    boms = {dataset_key(i): i.get("bill_of_materials") or {} for i in listed_items(atlas, include_bom="1")}
     for dataset in catalog.dataset_ids():
         manifest, problem = restored_manifest(staging, dataset)
-        bom = boms.get(dataset.canonical) or {}
         evidence.equal(
             f"{dataset.canonical} bill of materials checksums",
             expected=manifest.to_json()["checksums"] if manifest else problem,
-            observed=bom.get("checksums"),
+            observed=boms.get(dataset.canonical, {}).get("checksums"),
             where="GET /v1/datasets?include_bom=1",
         )
     evidence.assert_ok()
@@ -243,14 +222,6 @@ def test_every_manifest_lock_and_marker_matches_the_artifact_bytes(
     evidence.assert_ok()
 
 
-def _history(datasets: list[DatasetId]) -> dict[tuple[str, str], list[DatasetId]]:
-    """Releases per species/assembly, newest first (release numbers compare as numbers)."""
-    groups: dict[tuple[str, str], list[DatasetId]] = defaultdict(list)
-    for dataset in datasets:
-        groups[(dataset.species, dataset.assembly)].append(dataset)
-    return {key: sorted(group, key=lambda d: int(d.release), reverse=True) for key, group in groups.items()}
-
-
 def test_enough_earlier_releases_are_kept(
     restored_atlas: RestoredAtlas, expectation: Expectation, evidence: DrillEvidence
 ) -> None:
@@ -267,7 +238,7 @@ def test_enough_earlier_releases_are_kept(
         evidence.assert_ok()
         return
     kept = set(store_dataset_dirs(restored_atlas.staging))
-    for (species, assembly), releases in sorted(_history(list(expectation.dataset_ids)).items()):
+    for (species, assembly), releases in sorted(release_history(list(expectation.dataset_ids)).items()):
         # Rolling back `depth` steps needs the `depth` releases before the newest, as far as the release had them.
         needed = [d.canonical for d in releases[1 : depth + 1]]
         evidence.equal(
@@ -283,149 +254,3 @@ def test_enough_earlier_releases_are_kept(
             where=f"store/release=*/species={species}/assembly={assembly}",
         )
     evidence.assert_ok()
-
-
-def _wait_until(check: Any, timeout_s: float = SETTLE_TIMEOUT_S) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return bool(check())
-
-
-def _listed(atlas: AtlasClient) -> list[str]:
-    answer = atlas.get("/v1/datasets", {"limit": "500"})
-    if answer.status != 200:
-        return []
-    return [
-        "/".join(i["dataset"][k] for k in ("release", "species", "assembly")) for i in answer.json()["data"]["items"]
-    ]
-
-
-def _epoch(atlas: AtlasClient, dataset: DatasetId) -> Any:
-    answer = atlas.get("/v1/genes/count", atlas.dataset_params(dataset))
-    return answer.json().get("catalog_epoch") if answer.status == 200 else f"HTTP {answer.status}"
-
-
-@pytest.mark.destructive
-def test_a_rollback_follows_the_policy_and_can_be_undone(
-    restored_atlas: RestoredAtlas, atlas: AtlasClient, evidence: DrillEvidence
-) -> None:
-    staging, sandbox = restored_atlas.staging, restored_atlas.sandbox
-    if restored_atlas.not_ready is not None:
-        # A rollback is performed on a serving target; one that never came up ready cannot show it works.
-        evidence.record(
-            "target ready for the rollback",
-            False,
-            expected="a ready target",
-            observed=restored_atlas.not_ready,
-            where="sandbox",
-        )
-        evidence.assert_ok()
-        return
-    catalog, problem = restored_catalog(staging)
-    groups = _history(catalog.dataset_ids()) if catalog else {}
-    with_history = sorted(
-        (key for key, releases in groups.items() if len(releases) > 1), key=lambda k: (-len(groups[k]), k)
-    )
-    if catalog is None or not with_history:
-        evidence.record(
-            "select_previous_dataset_id",
-            False,
-            expected="a dataset with an earlier release",
-            observed=problem or "no species/assembly has two releases",
-            where="store/catalog.json",
-        )
-        evidence.assert_ok()
-        return
-    newest, previous = groups[with_history[0]][:2]
-    evidence.record(
-        "select_previous_dataset_id",
-        True,
-        expected=f"previous of {newest.canonical}",
-        observed=previous.canonical,
-        where="store/catalog.json",
-    )
-    lock = check_publish_sidecars(derived_dir(staging / STORE, previous), previous)
-    evidence.equal(
-        "validate_manifest_lock_integrity",
-        expected=[],
-        observed=[str(v) for v in lock],
-        where=f"store/{previous.directory}/derived",
-    )
-    before = sandbox.store_digests()
-    epoch_before = _epoch(atlas, previous)
-    identity_before = atlas.dataset(newest).headers.get("x-dataset-identity-sha256")
-
-    rolled_back = catalog.without(newest)
-    sandbox.write_store_files(_catalog_files(rolled_back))
-    evidence.record(
-        "newest release leaves the service",
-        _wait_until(lambda: newest.canonical not in _listed(atlas)),
-        expected=f"{newest.canonical} not listed",
-        observed=_listed(atlas),
-        where="GET /v1/datasets",
-    )
-    detail = atlas.dataset(newest)
-    evidence.equal(
-        "its detail answers 404 DatasetNotFound",
-        expected=[404, "DatasetNotFound"],
-        observed=[detail.status, detail.json().get("error", {}).get("code") if detail.body else None],
-        where=f"GET /v1/datasets/{newest.canonical}",
-    )
-    evidence.record(
-        "readiness holds through the rollback",
-        _wait_until(lambda: atlas.get("/readyz").status == 200),
-        expected=200,
-        observed=atlas.get("/readyz").status,
-        where="GET /readyz",
-    )
-    evidence.equal(
-        "catalog epoch moves to the rolled-back catalog",
-        expected=rolled_back.epoch,
-        observed=_epoch(atlas, previous),
-        where="GET /v1/genes/count: catalog_epoch",
-    )
-    evidence.record(
-        "the epoch changed",
-        epoch_before != rolled_back.epoch,
-        expected=f"not {epoch_before}",
-        observed=rolled_back.epoch,
-        where="catalog_epoch",
-    )
-    after = sandbox.store_digests()
-    artifacts = {k: v for k, v in before.items() if k not in {CATALOG_FILE, CATALOG_CHECKSUM_FILE}}
-    evidence.equal(
-        "no artifact changed by a byte",
-        expected=artifacts,
-        observed={k: after.get(k) for k in artifacts},
-        where="served store",
-    )
-
-    sandbox.write_store_files(_catalog_files(catalog))
-    evidence.record(
-        "re-promoting brings it back",
-        _wait_until(lambda: newest.canonical in _listed(atlas)),
-        expected=f"{newest.canonical} listed",
-        observed=_listed(atlas),
-        where="GET /v1/datasets",
-    )
-    evidence.equal(
-        "its identity is unchanged",
-        expected=identity_before,
-        observed=atlas.dataset(newest).headers.get("x-dataset-identity-sha256"),
-        where=f"GET /v1/datasets/{newest.canonical}",
-    )
-    evidence.equal(
-        "catalog epoch back to the original",
-        expected=catalog.epoch,
-        observed=_epoch(atlas, previous),
-        where="GET /v1/genes/count: catalog_epoch",
-    )
-    evidence.assert_ok()
-
-
-def _catalog_files(catalog: Catalog) -> dict[str, bytes]:
-    """What `catalog rollback`/`promote` write: canonical catalog.json and its struct-order checksum."""
-    return {CATALOG_FILE: catalog.canonical_file_bytes(), CATALOG_CHECKSUM_FILE: f"{catalog.epoch}\n".encode()}

@@ -57,13 +57,14 @@ def module_of(nodeid: str) -> str:
 
 
 def criterion_from_module(module: str) -> str | None:
-    """`drills/test_query_paths.py` -> "query paths", when that names a criterion. Only modules in a `drills`
-    folder count: a self-test that happens to be called `test_readiness.py` is not a drill check."""
+    """`drills/test_query_paths.py` -> "query paths", and `drills/test_rollback_policy_performed.py` -> "rollback
+    policy": a module named after a criterion, or after a criterion and more. Only modules in a `drills` folder
+    count: a self-test that happens to be called `test_readiness.py` is not a drill check."""
     folder, _, name = module.rpartition("/")
     if folder.rsplit("/", 1)[-1] != "drills":
         return None
     stem = name.removesuffix(".py").removeprefix("test_").replace("_", " ")
-    return stem if stem in CRITERIA else None
+    return next((c for c in CRITERIA if stem == c or stem.startswith(c + " ")), None)
 
 
 def drill_id_from_nodeid(nodeid: str, known: set[str]) -> str | None:

@@ -15,14 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from atlas_drills.plan import PROJECT_ROOT
+from plugins.drill_report.collect import criterion_from_module
 
-MODULE_CRITERIA = {
-    "drills.test_release_identity": "release identity",
-    "drills.test_rollback_policy": "rollback policy",
-    "drills.test_readiness": "readiness",
-    "drills.test_query_paths": "query paths",
-    "drills.test_evidence": "evidence",
-}
 # Short budgets and a short start-up timeout: a target that will never be ready should not cost the full production
 # wait in a self-test (the timeout stays above the ready budget, as in production).
 PLAN = """schema_version = 1
@@ -76,7 +70,8 @@ def run_drills(backup: Path, expect: Path, work: Path, sandbox: str) -> DrillOut
         return outcome
     # The XML is pytest's own output for this run, not outside input.
     for case in ET.parse(junit).getroot().iter("testcase"):  # noqa: S314
-        criterion = MODULE_CRITERIA.get(case.get("classname", ""))
+        # The criterion a drill module checks, by the report's own rule (`drills/test_<criterion>[_more].py`).
+        criterion = criterion_from_module(case.get("classname", "").replace(".", "/") + ".py")
         if criterion is None:
             continue
         outcome.checks += 1
