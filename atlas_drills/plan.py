@@ -12,9 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
-from atlas_drills.schemas import load_schema
+from atlas_drills.schemas import problems
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PLAN = PROJECT_ROOT / "ops" / "drills" / "plan.toml"
@@ -88,11 +86,9 @@ class PlanOverrides:
 
 
 def _validate(document: dict[str, Any], where: str) -> None:
-    schema = load_schema(PLAN_SCHEMA)
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(document), key=lambda e: list(e.path))
-    if errors:
-        lines = "; ".join(f"{'/'.join(map(str, e.path)) or '<root>'}: {e.message}" for e in errors)
-        raise PlanError(f"{where}: does not match {PLAN_SCHEMA}: {lines}")
+    found = problems(document, PLAN_SCHEMA)
+    if found:
+        raise PlanError(f"{where}: does not match {PLAN_SCHEMA}: {'; '.join(found)}")
 
 
 def load_plan(path: Path = DEFAULT_PLAN) -> DrillPlan:

@@ -110,20 +110,12 @@ class ManifestInvalid(Exception):
         super().__init__("; ".join(str(f) for f in findings))
 
 
-def load_schema(name: str = MANIFEST_SCHEMA) -> dict[str, Any]:
-    return schemas.load_schema(name)
-
-
 def schema_findings(document: Any, schema_name: str, member: str) -> list[Finding]:
     """Every schema violation, each naming the failing field as a JSON path inside `member`."""
-    from jsonschema import Draft202012Validator
-
-    validator = Draft202012Validator(load_schema(schema_name))
-    findings = []
-    for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path) or "<document>"
-        findings.append(Finding(f"{member}:{where}", Rule.MANIFEST_INVALID, error.validator, error.message))
-    return findings
+    return [
+        Finding(f"{member}:{schemas.field_path(error)}", Rule.MANIFEST_INVALID, error.validator, error.message)
+        for error in schemas.violations(document, schema_name)
+    ]
 
 
 def _is_creatable(parts: list[str]) -> bool:
@@ -141,32 +133,32 @@ def semantic_findings(raw: dict[str, Any]) -> list[Finding]:
     for index, (previous, path) in enumerate(itertools.pairwise(paths), start=1):
         if not previous < path:
             rule = "unique paths" if previous == path else "files sorted by path"
-            found.append(Finding(f"{MANIFEST_NAME}:.files[{index}]", Rule.MANIFEST_INVALID, rule, path))
+            found.append(Finding(f"{MANIFEST_NAME}:files[{index}]", Rule.MANIFEST_INVALID, rule, path))
     listed = set(paths)
     for index, path in enumerate(paths):
         parts = path.split("/")
         if not _is_creatable(parts):
             found.append(
-                Finding(f"{MANIFEST_NAME}:.files[{index}].path", Rule.MANIFEST_INVALID, "UTF-8, parts <= 255 B", path)
+                Finding(f"{MANIFEST_NAME}:files[{index}].path", Rule.MANIFEST_INVALID, "UTF-8, parts <= 255 B", path)
             )
         for depth in range(1, len(parts)):
             if "/".join(parts[:depth]) in listed:
                 found.append(
-                    Finding(f"{MANIFEST_NAME}:.files[{index}]", Rule.MANIFEST_INVALID, "no file inside a file", path)
+                    Finding(f"{MANIFEST_NAME}:files[{index}]", Rule.MANIFEST_INVALID, "no file inside a file", path)
                 )
                 break
         expected_class = TOP_LEVEL_CLASSES[parts[0]]
         if raw["files"][index]["class"] != expected_class:
             found.append(
                 Finding(
-                    f"{MANIFEST_NAME}:.files[{index}].class",
+                    f"{MANIFEST_NAME}:files[{index}].class",
                     Rule.MANIFEST_INVALID,
                     expected_class,
                     raw["files"][index]["class"],
                 )
             )
     if IDENTITY_PATH not in listed:
-        found.append(Finding(f"{MANIFEST_NAME}:.files", Rule.MANIFEST_INVALID, f"lists {IDENTITY_PATH}", "absent"))
+        found.append(Finding(f"{MANIFEST_NAME}:files", Rule.MANIFEST_INVALID, f"lists {IDENTITY_PATH}", "absent"))
     return found
 
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from atlas_drills.schemas import problems
 from atlas_drills.store.catalog import Catalog, parse_catalog
 from atlas_drills.store.dataset_id import DatasetId
 from atlas_drills.store.errors import StoreError
@@ -58,11 +59,4 @@ def store_dataset_dirs(staging: Path) -> list[DatasetId]:
 
 def schema_problems(document: Any, schema_name: str) -> list[str]:
     """Every way `document` breaks `ops/schema/release/<schema_name>.schema.json`, as `field: message`."""
-    import jsonschema
-
-    from atlas_drills.evidence import load_schema
-
-    schema = load_schema(f"{schema_name}.schema.json")
-    validator = jsonschema.validators.validator_for(schema)(schema)
-    errors = sorted(validator.iter_errors(document), key=lambda error: list(error.absolute_path))
-    return [f"{'/'.join(map(str, e.absolute_path)) or '<document>'}: {e.message}" for e in errors]
+    return problems(document, f"release/{schema_name}.schema.json")

@@ -10,13 +10,13 @@ import json
 from pathlib import Path
 from typing import Any, Final
 
-from jsonschema import Draft202012Validator, ValidationError
-from jsonschema.validators import validator_for
+from jsonschema import ValidationError
 
 from atlas_drills import schemas
 from atlas_drills.evidence.paths import RELEASE_FILES
 from atlas_drills.evidence.release_dir import ReleaseDir
 from atlas_drills.findings import Finding, NotPrimitive, check_primitive
+from atlas_drills.schemas import extra_keys, field_path
 
 CRITERION: Final = "evidence"
 SCHEMA_DIR: Final = schemas.SCHEMA_ROOT / "release"
@@ -29,39 +29,15 @@ def load_schema(name: str) -> dict[str, Any]:
 
 
 def schema_errors(document: Any, schema_name: str) -> list[ValidationError]:
-    """Every violation of `schema_name` by `document`, in field order (the schema's own draft decides)."""
-    schema = load_schema(schema_name)
-    validator_class = validator_for(schema, default=Draft202012Validator)
-    validator = validator_class(schema)
-    return sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path])
-
-
-def field_path(error: ValidationError) -> str:
-    """The failing field as `a.b[2].c`; for a missing or unexpected key, the key itself ("$" is the document)."""
-    parts = list(error.absolute_path)
-    if error.validator == "required" and isinstance(error.instance, dict):
-        required: list[str] = list(error.validator_value) if isinstance(error.validator_value, list) else []
-        missing = [key for key in required if key not in error.instance]
-        named = [key for key in missing if error.message.startswith(repr(key))]
-        parts.extend(named[:1] or missing[:1])
-    elif error.validator == "additionalProperties" and (extra := _extra_keys(error)):
-        parts.append(",".join(extra))
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "$"
-
-
-def _extra_keys(error: ValidationError) -> list[str]:
-    allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
-    return sorted(str(key) for key in error.instance if key not in allowed) if isinstance(error.instance, dict) else []
+    """Every violation of `schema_name` by `document`, in field order."""
+    return schemas.violations(document, f"release/{schema_name}")
 
 
 def _observed(error: ValidationError) -> Any:
     if error.validator == "required":
         return "absent"
     if error.validator == "additionalProperties":
-        return _extra_keys(error)
+        return extra_keys(error)
     value = error.instance
     if isinstance(value, dict):
         return f"object with keys {sorted(map(str, value))}"[:_MAX_OBSERVED_CHARS]

@@ -14,19 +14,18 @@ only read it. Verdicts:
 
 from __future__ import annotations
 
-import json
 import platform
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 from atlas_drills.drill.phases import BudgetResult, check_budgets, ordered, recovery_seconds
 from atlas_drills.findings import CRITERIA
+from atlas_drills.schemas import problems
 
 FORMAT = "atlas-drills/drill-report/1"
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "ops" / "schema" / "drill-report.schema.json"
+SCHEMA = "drill-report.schema.json"
 RECOVERABLE = "RECOVERABLE"
 NOT_RECOVERABLE = "NOT RECOVERABLE"
 INCONCLUSIVE = "INCONCLUSIVE"
@@ -313,15 +312,6 @@ def tool_info() -> dict[str, str]:
     return {"name": "atlas-drills", "version": __version__}
 
 
-def load_schema() -> dict[str, Any]:
-    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    return schema
-
-
 def schema_errors(report: dict[str, Any]) -> list[str]:
-    """Every way `report` breaks the schema, as `path: message` lines (empty when valid)."""
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(load_schema())
-    errors = sorted(validator.iter_errors(report), key=lambda e: [str(p) for p in e.absolute_path])
-    return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors]
+    """Every way `report` breaks `ops/schema/drill-report.schema.json`, as `field: message` (empty when valid)."""
+    return problems(report, SCHEMA)

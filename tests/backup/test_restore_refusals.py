@@ -196,7 +196,7 @@ def test_invalid_manifest_is_refused_naming_the_field(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     archive = write_archive(tmp_path / "in" / "b.tar", members_for(files), manifest=document)
     refused = _refused(archive)
-    assert (refused.rule, refused.member) == (Rule.MANIFEST_INVALID, f"{MANIFEST_NAME}:.format")
+    assert (refused.rule, refused.member) == (Rule.MANIFEST_INVALID, f"{MANIFEST_NAME}:format")
 
 
 def test_manifest_without_identity_is_invalid(tmp_path: Path) -> None:
@@ -216,7 +216,7 @@ def test_manifest_listing_a_traversal_path_is_invalid(tmp_path: Path) -> None:
     )
     refused = _refused(archive)
     # Sorted: identity (0), the traversal (1), the catalog (2).
-    assert (refused.rule, refused.member) == (Rule.MANIFEST_INVALID, f"{MANIFEST_NAME}:.files[1].path")
+    assert (refused.rule, refused.member) == (Rule.MANIFEST_INVALID, f"{MANIFEST_NAME}:files[1].path")
 
 
 def test_manifest_must_come_first(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ def test_schema_violations_name_the_field(tmp_path: Path) -> None:
         load_plan(path)
     message = str(caught.value)
     assert str(path) in message
-    assert "drills/0" in message
+    assert "drills[0].backup" in message
     assert "ftp://x" in message
     assert "'x' was unexpected" in message
 
