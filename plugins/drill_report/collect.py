@@ -217,14 +217,18 @@ def _first_line(text: str) -> str:
     return lines[-1][:300] if lines else ""
 
 
+_WORKER_HEADER = re.compile(r"^\[gw\d+\] .* -- Python \S+ \S+$")
+
+
 def _essence(longrepr: str) -> str:
     """The error lines (`E ...`) and where it was raised: stable across runs and workers, unlike the full traceback
-    (which shows object addresses and xdist's worker header)."""
-    lines = longrepr.splitlines()
+    (which shows object addresses and xdist's worker header). A failure without a traceback (`pytrace=False`, as
+    a drill check's failed findings are reported) is kept whole, less xdist's worker header."""
+    lines = [line for line in longrepr.splitlines() if not _WORKER_HEADER.match(line)]
     errors = [line for line in lines if line.startswith("E ")]
     where = [line for line in lines if re.match(r"^\S+:\d+: \w", line)]
     kept = errors + where[-1:]
-    return "\n".join(kept) if kept else longrepr
+    return "\n".join(kept or lines)
 
 
 def _tail(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import tarfile
 from pathlib import Path
 
@@ -72,22 +73,34 @@ def test_a_fresh_sample_holds_every_link(release: Path) -> None:
     assert sum(f.check == "signing ledger entry digest" for f in findings) == len(ledger_items)
 
 
-def test_findings_are_primitives_for_the_report(release: Path) -> None:
+def test_findings_survive_the_trip_to_the_report(release: Path) -> None:
+    """Findings reach the report through xdist and JSON: what arrives must be what was recorded (a tuple would
+    arrive as a list, a Path would not arrive at all), and each must say where it looked."""
     for finding in check_release_evidence(release):
-        assert isinstance(finding.as_dict()["where"], str)
-        assert finding.where
+        recorded = finding.as_dict()
+        assert json.loads(json.dumps(recorded)) == recorded, recorded
+        assert finding.where.strip(), recorded
 
 
 def test_one_byte_in_provenance_breaks_exactly_the_links_that_name_it(release: Path) -> None:
     flip_one_byte(release / PROVENANCE)
     broken = failed(check_release_evidence(release))
+    packet = _index_naming(read_json(release, PACKET)["items"], PROVENANCE)
+    ledger = _index_naming(read_json(release, CHECKSUMS)["items"], PROVENANCE)
     assert {(f.check, f.where) for f in broken} == {
         ("provenance digest in evidence manifest", f"{EVIDENCE_MANIFEST}: provenance.sha256"),
-        ("packet item digest", f"{PACKET}: items[15] ({PROVENANCE})"),
-        ("signing ledger entry digest", f"{CHECKSUMS}: items[3] (provenance {PROVENANCE})"),
+        ("packet item digest", f"{PACKET}: items[{packet}] ({PROVENANCE})"),
+        ("signing ledger entry digest", f"{CHECKSUMS}: items[{ledger}] (provenance {PROVENANCE})"),
     }
     recorded = read_json(release, EVIDENCE_MANIFEST)["provenance"]["sha256"]
     assert all(f.expected == recorded and f.observed != recorded for f in broken)
+
+
+def _index_naming(items: list[dict[str, str]], path: str) -> int:
+    """Where in a list of digest items the one for `path` stands (exactly one must)."""
+    found = [index for index, item in enumerate(items) if item["path"] == path]
+    assert len(found) == 1, f"{path} is listed {len(found)} times"
+    return found[0]
 
 
 def _digest_subjects(release: Path) -> list[str]:
@@ -232,10 +245,11 @@ def test_lock_and_inventory_disagree(release: Path) -> None:
 
 
 def test_lock_checksum_of_a_changed_input_fails(release: Path) -> None:
-    entry = read_json(release, DATASETS_MANIFEST)["datasets"][0]
+    entry = read_json(release, DATASETS_MANIFEST)["datasets"][-1]
     flip_one_byte(release / entry["paths"]["gff3"])
+    locked = [item["id"] for item in read_json(release, DATASETS_LOCK)["datasets"]].index(entry["id"])
     assert failed_checks(release) == {
-        ("manifest.lock checksum matches input", f"{DATASETS_LOCK}: datasets[0].checksums.gff3")
+        ("manifest.lock checksum matches input", f"{DATASETS_LOCK}: datasets[{locked}].checksums.gff3")
     }
 
 

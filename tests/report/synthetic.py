@@ -1,8 +1,9 @@
-"""A tiny synthetic drill suite for pytester: real drill parametrization and labelling, no sandbox.
+"""A tiny synthetic drill suite for pytester: real drill parametrization, labelling and evidence, no sandbox.
 
-The suite uses the project's own `plugins.options`, `plugins.run` and `fixtures.drills` (so drill ids, xdist
-groups and the `drill.id` / `drill.criterion` properties are exactly what real drills get) and a fake restore that
-writes `drill.context` / `drill.outcome` and findings the way `fixtures/restore.py` and `fixtures/evidence.py` do.
+The suite uses the project's own `plugins.options`, `plugins.run`, `fixtures.drills` and `fixtures.evidence` (so
+drill ids, xdist groups, the `drill.id` / `drill.criterion` properties and every finding, with its guards, are
+exactly what real drills get) and a fake restore that writes `drill.context` / `drill.outcome` the way
+`fixtures/restore.py` does.
 A scenario file (`scenario.json`) says, per drill, which criteria fail, whether the restore is refused or cannot run,
 which check kills its worker, and which secret the runtime config holds.
 """
@@ -32,14 +33,12 @@ import json, os, time
 from pathlib import Path
 import pytest
 
-pytest_plugins = ["plugins.options", "plugins.run", "fixtures.drills", "plugins.drill_report.plugin"]
+pytest_plugins = [
+    "plugins.options", "plugins.run", "fixtures.drills", "fixtures.evidence", "plugins.drill_report.plugin"
+]
 
 SCENARIO = json.loads((Path(__file__).parent / "scenario.json").read_text())
 MANIFEST_SHA = json.loads((Path(__file__).parent / "manifest_sha.json").read_text())
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "criterion(name): the success criterion a drill check belongs to")
 
 
 class Restored:
@@ -71,12 +70,15 @@ def restored(request, drill):
         "start": 0.3, "ready": scenario.get("ready_s", 0.4)}, "budgets": {"restore": 120, "ready": 30, "total": 300},
         "run_id": "x", "worker": os.environ.get("PYTEST_XDIST_WORKER", "controller"),
     }))
-    return Restored(drill, scenario)
+    yield Restored(drill, scenario)
+    if scenario.get("artefacts"):  # what fixtures/restore.py attaches for a failed drill
+        log = "startup\\nATLAS_STORE_S3_BEARER=" + scenario.get("secret", "") + "\\nthe last log line\\n"
+        node.user_properties.append(("drill.artefacts", {"drill": drill.id, "files": {"target.log": log}}))
 
 
 @pytest.fixture
-def check(request, restored):
-    criterion = request.node.get_closest_marker("criterion").args[0]
+def check(request, restored, evidence):
+    criterion = evidence.criterion
     hold = restored.scenario.get("hold")
     if hold and hold in request.node.nodeid:
         Path(os.environ["SYNTH_HOLD_FILE"]).write_text(request.node.nodeid)
@@ -84,24 +86,18 @@ def check(request, restored):
     crash = restored.scenario.get("crash")
     if crash and crash in request.node.nodeid:
         os._exit(3)
-
-    def record(name, ok, expected, observed, where):
-        request.node.user_properties.append(("drill.finding", {
-            "criterion": criterion, "check": name, "verdict": "pass" if ok else "fail",
-            "expected": expected, "observed": observed, "where": where, "message": ""}))
-        return ok
-
     failing = criterion in restored.scenario.get("fail", [])
-    ok = record(name=request.node.name.split("[")[0], ok=not failing, expected="ok",
-                observed="broken" if failing else "ok", where="store/catalog.json")
     if restored.scenario.get("secret"):
-        record("runtime config", True, {"ATLAS_STORE_S3_BEARER": "set"}, restored.config, "config/atlas.env")
+        evidence.record("runtime config", True, expected={"ATLAS_STORE_S3_BEARER": "set"}, observed=restored.config,
+                        where="config/atlas.env")
         print("ATLAS_STORE_S3_BEARER=" + restored.config["ATLAS_STORE_S3_BEARER"])
         print("GET https://drill:" + restored.config["ATLAS_STORE_S3_BEARER"] + "@store.invalid/x")
-    if not ok:
-        pytest.fail(f"{criterion} broken; config {restored.config!r}; "
-                    f"Authorization: Bearer {restored.config['ATLAS_STORE_S3_BEARER'] or 'abcdefgh'}")
-    return record
+    message = (f"{criterion} broken; config {restored.config!r}; "
+               f"Authorization: Bearer {restored.config['ATLAS_STORE_S3_BEARER'] or 'abcdefgh'}") if failing else ""
+    evidence.record(request.node.name.split("[")[0], not failing, expected="ok",
+                    observed="broken" if failing else "ok", where="store/catalog.json", message=message)
+    evidence.assert_ok()
+    return evidence
 """
 
 MODULE = """

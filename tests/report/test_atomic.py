@@ -14,13 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from atlas_drills.plan import PROJECT_ROOT
 from plugins.drill_report.files import EventLog, atomic_write_text, update_latest
 
 WRITER = r"""
 import hashlib, json, os, sys, time
 from pathlib import Path
-sys.path.insert(0, sys.argv[4])
 from plugins.drill_report import files
 
 mode, path, signal_file = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
@@ -65,7 +63,7 @@ def start_writer(tmp_path: Path, mode: str, target: Path) -> tuple[subprocess.Po
     signal_file = tmp_path / f"signal-{mode}-{time.monotonic_ns()}"
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
-    process = subprocess.Popen([sys.executable, str(script), mode, str(target), str(signal_file), str(PROJECT_ROOT)])
+    process = subprocess.Popen([sys.executable, str(script), mode, str(target), str(signal_file)])
     deadline = time.monotonic() + 30
     while not signal_file.exists():
         assert process.poll() is None, "the writer died on its own"
@@ -111,8 +109,24 @@ def test_kills_at_random_moments_always_leave_a_complete_file(tmp_path: Path) ->
         kill(process)
         seen.add(complete_version(target))
     assert seen - {0}, "no kill ever landed after a complete write: the test proves nothing"
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".drill-report.json.")]
-    assert all(name.endswith(".tmp") for name in leftovers)  # killed writes leave only hidden temp files
+    # What killed writes left behind never reaches a reader: `latest`, copied where symlinks fail, holds the
+    # complete report and nothing else.
+    process, _ = start_writer(tmp_path, "pause-before-replace", target)
+    kill(process)  # one leftover for certain, whatever the random kills left
+    run = tmp_path / "run"
+    run.mkdir()
+    for leftover in tmp_path.glob(".drill-report.json.*"):
+        leftover.rename(run / leftover.name)
+    target.rename(run / target.name)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "symlink", _no_symlinks)
+        latest = update_latest(tmp_path, run)
+    assert sorted(p.name for p in latest.iterdir()) == ["drill-report.json"]
+    assert complete_version(latest / "drill-report.json") in seen
+
+
+def _no_symlinks(*args: object, **kwargs: object) -> None:
+    raise OSError("symlinks are not supported here")
 
 
 def test_latest_is_replaced_atomically_and_falls_back_to_a_copy(
@@ -126,10 +140,7 @@ def test_latest_is_replaced_atomically_and_falls_back_to_a_copy(
     update_latest(tmp_path, tmp_path / "run-2")
     assert os.readlink(latest) == "run-2"
 
-    def no_symlinks(*args: object, **kwargs: object) -> None:
-        raise OSError("symlinks are not supported here")
-
-    monkeypatch.setattr(os, "symlink", no_symlinks)
+    monkeypatch.setattr(os, "symlink", _no_symlinks)
     update_latest(tmp_path, tmp_path / "run-1")
     assert not latest.is_symlink()
     assert json.loads((latest / "drill-report.json").read_text()) == {"run": "run-1"}

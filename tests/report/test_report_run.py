@@ -165,12 +165,17 @@ def test_a_worker_killed_mid_drill_leaves_that_drill_crashed_not_missing(
 
 
 def test_a_planted_secret_reaches_no_report_file_nor_the_terminal(pytester: pytest.Pytester) -> None:
-    make_suite(pytester, {"sample://current": {"fail": ["evidence"], "secret": SECRET}})
+    make_suite(pytester, {"sample://current": {"fail": ["evidence"], "secret": SECRET, "artefacts": True}})
     result = run(pytester, "-n", "2", "-rA", "-s")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     folder = latest(pytester.path).resolve()
     written = sorted(p for p in folder.rglob("*") if p.is_file())
     assert {p.name for p in written} >= {"drill-report.json", "drill-report.md", "drill-report.html", "junit.xml"}
+    # A failed drill's artefacts arrive from the workers as text; the controller writes them, redacted, and
+    # only their names travel on into JUnit XML.
+    log = folder / "artifacts" / "sample_current" / "target.log"
+    assert log.read_text().splitlines() == ["startup", "ATLAS_STORE_S3_BEARER=<redacted>", "the last log line"]
+    assert "the last log line" not in (folder / "junit.xml").read_text()
     for path in written:
         assert SECRET not in path.read_text(errors="replace"), path
     assert SECRET not in result.stdout.str() + result.stderr.str()
@@ -225,9 +230,19 @@ def test_trigger_and_report_dir_follow_the_environment(
 
 
 def test_a_run_without_drill_checks_writes_no_report(pytester: pytest.Pytester) -> None:
+    """The plugin stays out of such a run: no report, and pytest's own --junitxml left as the command line set it
+    (no JUnit XML at all without one)."""
     pytester.makeconftest('pytest_plugins = ["plugins.options", "plugins.run", "plugins.drill_report.plugin"]\n')
-    pytester.makepyfile(test_plain="def test_plain():\n    pass\n")
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.makepyfile(
+        test_plain="def test_plain(request):\n    print('xmlpath', request.config.option.xmlpath)\n",
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*xmlpath None*"])
+    assert sorted(p.name for p in pytester.path.rglob("*.xml*")) == []
+    mine = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--junitxml=mine.xml")
+    mine.stdout.fnmatch_lines(["*xmlpath mine.xml*"])
+    assert sorted(p.name for p in pytester.path.rglob("*.xml*")) == ["mine.xml"]
     assert not (pytester.path / "reports").exists() or not any((pytester.path / "reports").iterdir())
 
 
