@@ -50,7 +50,7 @@ class DrillOutcome:
         return {criterion for criterion, verdict in self.verdicts.items() if verdict == "fail"}
 
 
-def run_drills(backup: Path, expect: Path, work: Path, sandbox: str) -> DrillOutcome:
+def run_drills(backup: Path, expect: Path, work: Path, sandbox: str, *extra: str) -> DrillOutcome:
     work.mkdir(parents=True, exist_ok=True)
     plan = work / "plan.toml"
     plan.write_text(PLAN.format(sandbox=sandbox))
@@ -59,7 +59,7 @@ def run_drills(backup: Path, expect: Path, work: Path, sandbox: str) -> DrillOut
         sys.executable, "-m", "pytest", "drills", "-p", "no:cacheprovider", "-q",
         f"--drill-plan={plan}", f"--drill-backup={backup}", f"--drill-expect={expect}",
         f"--junitxml={junit}", f"--basetemp={work / 'basetemp'}",
-        f"--drill-report-dir={work / 'reports'}",
+        f"--drill-report-dir={work / 'reports'}", *extra,
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ATLAS_DRILLS_", "PYTEST_XDIST"))}
     result = subprocess.run(
