@@ -15,7 +15,6 @@ import tempfile
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from datetime import UTC, datetime
 from multiprocessing import get_context
 from multiprocessing.queues import SimpleQueue
 from pathlib import Path
@@ -120,8 +119,6 @@ def _build_into(root: Path, config: SampleConfig, workers: int, progress: Progre
             policy_sha256=policy_sha256,
             toolchain_hash=toolchain_hash,
             evidence_bundle_sha256=write_build_evidence(root, result, genome),
-            created_at=datetime.fromtimestamp(plan.published_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            contig_names=[f"chr{index + 1}" for index in range(result.counts.contigs)],
         )
         publish(root / STORE_DIR, manifest, plan.published_at)
         served.append(ServedDataset(manifest))
