@@ -10,8 +10,10 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import sqlite3
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,9 +22,10 @@ from atlas_drills.cli import main
 from atlas_drills.sample import SampleConfig, SampleRelease, build_sample, load_sample
 from atlas_drills.sample.atlas_ingest import ATLAS_OUTPUT_ROOT, AtlasIngestError, run_atlas_ingest
 from atlas_drills.store.artifact import check_artifact_shape, open_read_only
-from atlas_drills.store.layout import derived_dir, manifest_path, sqlite_path
+from atlas_drills.store.catalog import Catalog
+from atlas_drills.store.layout import CATALOG_CHECKSUM_FILE, PUBLISH_SIDECARS, derived_dir, manifest_path, sqlite_path
 from atlas_drills.store.manifest import load_manifest_strict, validate_strict
-from atlas_drills.store.sidecars import check_publish_sidecars
+from atlas_drills.store.sidecars import check_publish_sidecars, write_publish_sidecars
 
 ATLAS_CLI_VARIABLE = "ATLAS_DRILLS_ATLAS_CLI"
 CONFIG = SampleConfig(seed=5, genes=200)
@@ -208,3 +211,44 @@ def test_sample_load_round_trips_an_atlas_built_sample(both: tuple[SampleRelease
     with sqlite3.connect(f"file:{sqlite_path(atlas.store_root, atlas.current)}?mode=ro&immutable=1", uri=True) as db:
         assert db.execute("SELECT count(*) FROM gene_summary").fetchone()[0] == CONFIG.genes
     db.close()
+
+
+ATLAS_WORKSPACE_VARIABLE = "ATLAS_DRILLS_ATLAS_WORKSPACE"
+
+
+def test_catalog_and_publish_sidecars_are_the_bytes_atlas_writes(
+    both: tuple[SampleRelease, SampleRelease], tmp_path: Path
+) -> None:
+    """Atlas's own `dataset publish` and `catalog promote` on Atlas-ingested datasets: the catalog and every publish
+    sidecar this suite writes are byte-identical to Atlas's. `dataset publish` reads Atlas's policy files from its
+    working directory, so this needs an Atlas checkout as well (read only)."""
+    workspace = os.environ.get(ATLAS_WORKSPACE_VARIABLE)
+    if not workspace:
+        pytest.skip(f"{ATLAS_WORKSPACE_VARIABLE} is not set: Atlas's publish reads its policy from an Atlas checkout")
+    cli = _atlas_cli()
+    _, atlas = both
+    store = tmp_path / "atlas-store"
+    store.mkdir()
+    for dataset in atlas.datasets:
+        names = ["--release", dataset.release, "--species", dataset.species, "--assembly", dataset.assembly]
+        for command in (
+            ["dataset", "publish", "--source-root", str(atlas.root / ATLAS_OUTPUT_ROOT), "--store-root", str(store)],
+            ["catalog", "promote", "--store-root", str(store)],
+        ):
+            finished = subprocess.run(
+                [str(cli), "--json", *command, *names], cwd=workspace, capture_output=True, text=True, check=False
+            )
+            assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert (store / "catalog.json").read_bytes() == Catalog.of(list(atlas.datasets)).canonical_file_bytes()
+    assert not (store / CATALOG_CHECKSUM_FILE).exists()  # promote writes none; the sample does (README departures)
+    for dataset in atlas.datasets:
+        theirs = derived_dir(store, dataset)
+        assert check_publish_sidecars(theirs, dataset) == []
+        transition_at = int(json.loads((theirs / "lifecycle.state.json").read_bytes())["transition_at"])
+        mine = tmp_path / "mine" / dataset.directory
+        mine.mkdir(parents=True)
+        for name in ("manifest.json", "gene_summary.sqlite"):
+            shutil.copyfile(theirs / name, mine / name)
+        write_publish_sidecars(mine, dataset, transition_at)
+        for name in PUBLISH_SIDECARS:
+            assert (mine / name).read_bytes() == (theirs / name).read_bytes(), (dataset, name)
