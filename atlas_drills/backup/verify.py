@@ -67,7 +67,8 @@ def _confirmed(connection: sqlite3.Connection, line: str) -> bool:
 
 def _integrity_problems(path: Path) -> list[str]:
     try:
-        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        # immutable: a WAL-format artifact opens without creating -wal/-shm files beside it (nobody writes this copy)
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True)
         try:
             rows = connection.execute("PRAGMA integrity_check").fetchall()
             lines = [str(row[0]) for row in rows if str(row[0]) != "ok"]

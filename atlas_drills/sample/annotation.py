@@ -60,15 +60,18 @@ class GeneKind:
     transcripts: tuple[int, int]
 
 
+# GFF3 feature types are the ones Atlas's ingest reads: `gene` for every gene, and `mRNA` or `transcript` for
+# transcripts (its default TranscriptTypePolicy accepts transcript, mRNA and mrna; an Ensembl ncRNA_gene,
+# pseudogene, lnc_RNA or miRNA line would be an unknown feature, and its children a strict-mode error).
 _KINDS_BY_WEIGHT = (
     (100, GeneKind("protein_coding", "gene", "mRNA", (1_000, 12_000), (2, 7), (1, 4))),
-    (74, GeneKind("lncRNA", "ncRNA_gene", "lnc_RNA", (500, 6_000), (2, 3), (1, 3))),
-    (30, GeneKind("processed_pseudogene", "pseudogene", "pseudogenic_transcript", (300, 1_500), (1, 1), (1, 1))),
-    (10, GeneKind("pseudogene", "pseudogene", "pseudogenic_transcript", (400, 3_000), (1, 2), (1, 1))),
-    (16, GeneKind("miRNA", "ncRNA_gene", "miRNA", (60, 110), (1, 1), (1, 1))),
-    (12, GeneKind("snRNA", "ncRNA_gene", "snRNA", (100, 190), (1, 1), (1, 1))),
-    (8, GeneKind("snoRNA", "ncRNA_gene", "snoRNA", (70, 200), (1, 1), (1, 1))),
-    (6, GeneKind("misc_RNA", "ncRNA_gene", "ncRNA", (100, 300), (1, 1), (1, 1))),
+    (74, GeneKind("lncRNA", "gene", "transcript", (500, 6_000), (2, 3), (1, 3))),
+    (30, GeneKind("processed_pseudogene", "gene", "transcript", (300, 1_500), (1, 1), (1, 1))),
+    (10, GeneKind("pseudogene", "gene", "transcript", (400, 3_000), (1, 2), (1, 1))),
+    (16, GeneKind("miRNA", "gene", "transcript", (60, 110), (1, 1), (1, 1))),
+    (12, GeneKind("snRNA", "gene", "transcript", (100, 190), (1, 1), (1, 1))),
+    (8, GeneKind("snoRNA", "gene", "transcript", (70, 200), (1, 1), (1, 1))),
+    (6, GeneKind("misc_RNA", "gene", "transcript", (100, 300), (1, 1), (1, 1))),
 )
 # Indexed by one random byte: the weights above sum to 256.
 _KIND_BY_BYTE: tuple[GeneKind, ...] = tuple(kind for weight, kind in _KINDS_BY_WEIGHT for _ in range(weight))

@@ -2,7 +2,7 @@
 
 Successive releases share all but ~1 % of their genes, so rebuilding each one from scratch would repeat the same
 inserts, rtree and index builds. Instead the previous artifact is copied and patched: removed genes deleted,
-added genes inserted (numbered after the existing ids, as an append-only ingest would), renamed genes updated,
+added genes inserted (numbered after the existing ids: see the README's departures), renamed genes updated,
 then `dataset_stats`, `atlas_meta` and the planner statistics refreshed. The result is a different file with the
 content a fresh build of that release would have; the same inputs still give the same bytes.
 """
@@ -18,7 +18,9 @@ from atlas_drills.sample.annotation import Gene
 from atlas_drills.sample.artifact_writer import (
     DATASET_STATS_FROM_GENES,
     ArtifactCounts,
+    RowIds,
     analyze_and_close,
+    ascii_lower,
     gene_rows,
     open_for_build,
 )
@@ -35,10 +37,9 @@ def derive_artifact(
     db = open_for_build(target)
     try:
         db.execute("BEGIN")
-        last_gene = db.execute("SELECT max(id) FROM gene_summary").fetchone()[0] or 0
-        last_transcript = db.execute("SELECT max(id) FROM transcript_summary").fetchone()[0] or 0
+        start = RowIds(*(_max_id(db, table) for table in ("gene_summary", "transcript_summary", "exons")))
         added: list[Gene] = []
-        next_gene, next_transcript = last_gene, last_transcript
+        last = start
         for before, after in changes:
             if before is None and after is not None:
                 added.append(after)
@@ -47,13 +48,13 @@ def derive_artifact(
             elif before is not None and after is not None and before.name != after.name:
                 _rename(db, after)
             if len(added) == _ADD_BATCH:
-                next_gene, next_transcript = _add(db, added, next_gene, next_transcript)
+                last = _add(db, added, last)
                 added = []
-        _add(db, added, next_gene, next_transcript)
+        _add(db, added, last)
         db.execute(
             "INSERT INTO gene_summary_rtree(gene_rowid, start, end) SELECT id, start, end FROM gene_summary "
             "WHERE id > ?",
-            (last_gene,),
+            (start.gene,),
         )
         db.execute("DELETE FROM dataset_stats")
         for statement in DATASET_STATS_FROM_GENES:
@@ -72,10 +73,17 @@ def derive_artifact(
     return counts
 
 
-def _add(db: sqlite3.Connection, genes: list[Gene], last_gene: int, last_transcript: int) -> tuple[int, int]:
-    rows = gene_rows(genes, last_gene, last_transcript)
+def _add(db: sqlite3.Connection, genes: list[Gene], last: RowIds) -> RowIds:
+    rows = gene_rows(genes, last)
     rows.insert(db)
-    return last_gene + len(rows.gene_summary), last_transcript + len(rows.transcript_summary)
+    return RowIds(
+        last.gene + len(rows.gene_summary), last.transcript + len(rows.transcripts), last.exon + len(rows.exons)
+    )
+
+
+def _max_id(db: sqlite3.Connection, table: str) -> int:
+    value: int | None = db.execute(f"SELECT max(id) FROM {table}").fetchone()[0]
+    return value or 0
 
 
 def _count(db: sqlite3.Connection, table: str) -> int:
@@ -85,20 +93,17 @@ def _count(db: sqlite3.Connection, table: str) -> int:
 
 def _remove(db: sqlite3.Connection, gene: Gene) -> None:
     (rowid,) = db.execute("SELECT id FROM gene_summary WHERE gene_id = ?", (gene.gene_id,)).fetchone()
-    db.execute("DELETE FROM gene_summary WHERE id = ?", (rowid,))
+    for table in ("gene_summary", "genes"):
+        db.execute(f"DELETE FROM {table} WHERE id = ?", (rowid,))
     db.execute("DELETE FROM gene_summary_rtree WHERE gene_rowid = ?", (rowid,))
-    db.execute("DELETE FROM genes WHERE gene_id = ?", (gene.gene_id,))
-    db.execute("DELETE FROM transcript_summary WHERE parent_gene_id = ?", (gene.gene_id,))
-    db.execute("DELETE FROM transcripts WHERE gene_id = ?", (gene.gene_id,))
-    db.executemany(
-        "DELETE FROM transcript_exon_map WHERE transcript_id = ?", [(tx.transcript_id,) for tx in gene.transcripts]
-    )
-    db.executemany("DELETE FROM exons WHERE exon_id = ?", [(exon.exon_id,) for exon in gene.exons])
+    transcripts = [(tx.transcript_id,) for tx in gene.transcripts]
+    for table in ("transcript_summary", "transcripts", "exons", "transcript_exon_map"):
+        db.executemany(f"DELETE FROM {table} WHERE transcript_id = ?", transcripts)
 
 
 def _rename(db: sqlite3.Connection, gene: Gene) -> None:
-    db.execute(
-        "UPDATE gene_summary SET name = ?, name_normalized = ? WHERE gene_id = ?",
-        (gene.name, gene.name.lower(), gene.gene_id),
-    )
-    db.execute("UPDATE genes SET name = ? WHERE gene_id = ?", (gene.name, gene.gene_id))
+    for table in ("gene_summary", "genes"):
+        db.execute(
+            f"UPDATE {table} SET name = ?, name_normalized = ? WHERE gene_id = ?",
+            (gene.name, ascii_lower(gene.name), gene.gene_id),
+        )

@@ -15,12 +15,12 @@ import tempfile
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from datetime import UTC, datetime
 from multiprocessing import get_context
 from multiprocessing.queues import SimpleQueue
 from pathlib import Path
 from typing import Any
 
+from atlas_drills.sample.atlas_ingest import ATLAS_OUTPUT_ROOT, publish_atlas_dataset, run_atlas_ingest
 from atlas_drills.sample.config import (
     DatasetPlan,
     ReleaseIdentity,
@@ -71,11 +71,14 @@ def build_sample(
     *,
     workers: int | None = None,
     progress: Progress | None = None,
+    atlas_cli: Path | None = None,
 ) -> SampleRelease:
     """Build the sample release `config` describes into `out` (absent or empty), atomically.
 
     `workers`: processes for the heavy steps (default: one per CPU for large samples, in-process for small ones).
     `progress`: called with one human-readable line per step, for a CLI to print.
+    `atlas_cli`: a `bijux-atlas` CLI binary; when given, every dataset's artifact and manifest are the ones its
+    `ingest` writes from the sample's raw inputs (raises `AtlasIngestError` when it fails).
     """
     config.check()
     out = Path(out).absolute()
@@ -85,7 +88,7 @@ def build_sample(
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
         staging.chmod(0o755)  # mkdtemp makes it private; a sample is meant to be read by containers and tools
-        _build_into(staging, config, _worker_count(config, workers), progress)
+        _build_into(staging, config, _worker_count(config, workers), progress, atlas_cli)
         staging.rename(out)  # atomic; replaces an empty folder at `out`
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -101,7 +104,9 @@ def _worker_count(config: SampleConfig, workers: int | None) -> int:
     return min(os.cpu_count() or 1, 2)
 
 
-def _build_into(root: Path, config: SampleConfig, workers: int, progress: Progress | None) -> None:
+def _build_into(
+    root: Path, config: SampleConfig, workers: int, progress: Progress | None, atlas_cli: Path | None
+) -> None:
     say = progress or (lambda _line: None)
     plans = plan_datasets(config)
     genomes, results = _run_heavy_steps(root, config.seed, plans, workers, progress)
@@ -114,16 +119,21 @@ def _build_into(root: Path, config: SampleConfig, workers: int, progress: Progre
         genome = genomes[(plan.dataset.species, plan.dataset.assembly)]
         _share_genome(root, plan.dataset, genome)
         result = results[plan.dataset]
-        manifest = dataset_manifest(
-            result,
-            genome,
-            policy_sha256=policy_sha256,
-            toolchain_hash=toolchain_hash,
-            evidence_bundle_sha256=write_build_evidence(root, result, genome),
-            created_at=datetime.fromtimestamp(plan.published_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            contig_names=[f"chr{index + 1}" for index in range(result.counts.contigs)],
-        )
-        publish(root / STORE_DIR, manifest, plan.published_at)
+        if atlas_cli is not None:
+            atlas_derived = run_atlas_ingest(
+                atlas_cli, inputs_dir(root, plan.dataset), root / ATLAS_OUTPUT_ROOT, plan.dataset
+            )
+            manifest = publish_atlas_dataset(atlas_derived, root / STORE_DIR, plan.dataset, plan.published_at)
+            say(f"{plan.dataset}: artifact and manifest from {atlas_cli} ingest")
+        else:
+            manifest = dataset_manifest(
+                result,
+                genome,
+                policy_sha256=policy_sha256,
+                toolchain_hash=toolchain_hash,
+                evidence_bundle_sha256=write_build_evidence(root, result, genome),
+            )
+            publish(root / STORE_DIR, manifest, plan.published_at)
         served.append(ServedDataset(manifest))
     write_catalog(root / STORE_DIR, Catalog.of([plan.dataset for plan in plans]))
     say(f"catalog: {len(plans)} datasets published")

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from atlas_drills.sample.atlas_ingest import AtlasIngestError
 from atlas_drills.sample.builder import SampleBuildError, build_sample
 from atlas_drills.sample.config import SampleConfig, SampleConfigError
 from atlas_drills.store.errors import StoreError
@@ -26,7 +27,8 @@ layout of OUT (every path in the release files is relative to OUT):
   ops/release/                identity, provenance, evidence manifest + bundle.tar, signing ledger, packet
   ops/datasets/               rollback policy, dataset inventory + manifest.lock, promotion rules, index
   ops/observe/readiness.json  observability readiness
-  build/                      the build root (raw GFF3/FASTA/FAI inputs, ingest evidence): never back it up
+  build/                      the build root (raw GFF3/FASTA/FAI inputs, ingest evidence; with --atlas-cli,
+                              build/atlas/ is Atlas's ingest output root): never back it up
 
 The same options always produce byte-identical files.
 """
@@ -80,6 +82,13 @@ def register(commands: Any) -> None:
     build.add_argument(
         "--workers", type=int, default=None, help="worker processes (default: one per CPU for large samples)"
     )
+    build.add_argument(
+        "--atlas-cli",
+        type=Path,
+        metavar="PATH",
+        help="a bijux-atlas CLI binary: build every dataset's artifact and manifest with its own `ingest` from "
+        "the sample's raw inputs (build/inputs/), instead of this builder",
+    )
     build.add_argument("--quiet", action="store_true", help="no progress on stderr")
     build.set_defaults(handler=run_build)
 
@@ -116,7 +125,16 @@ def run_build(args: argparse.Namespace) -> int:
         print(f"[{time.monotonic() - started:6.1f}s] {line}", file=sys.stderr, flush=True)
 
     try:
-        release = build_sample(args.out, config, workers=args.workers, progress=None if args.quiet else progress)
+        release = build_sample(
+            args.out,
+            config,
+            workers=args.workers,
+            progress=None if args.quiet else progress,
+            atlas_cli=args.atlas_cli.absolute() if args.atlas_cli else None,
+        )
+    except AtlasIngestError as exc:
+        print(f"atlas-drills sample build: failed: {exc}", file=sys.stderr)
+        return EXIT_BUILD_FAILED
     except SampleBuildError as exc:
         print(f"atlas-drills sample build: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

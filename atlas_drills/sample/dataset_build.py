@@ -8,6 +8,8 @@ Each task writes only its own files and returns their digests, so running them i
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import itertools
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -23,6 +25,8 @@ from atlas_drills.sample.artifact_writer import ArtifactCounts, ArtifactWriter, 
 from atlas_drills.sample.config import DatasetPlan
 from atlas_drills.sample.genome import GFF3_FILE, genome_contigs, write_genome
 from atlas_drills.sample.gff3 import Gff3Writer, write_versions
+from atlas_drills.sample.ingest_digests import dataset_signature, genes_per_contig
+from atlas_drills.store.artifact import open_read_only
 from atlas_drills.store.canonical import sha256_file
 from atlas_drills.store.dataset_id import DatasetId
 from atlas_drills.store.layout import derived_dir, sqlite_path
@@ -52,23 +56,43 @@ class GenomeResult:
     fai: Path
     fasta_sha256: str
     fai_sha256: str
+    fasta_text_sha256: str  # the uncompressed FASTA: what ingest hashes (it decompresses its inputs first)
 
 
 @dataclass(frozen=True)
 class DatasetResult:
     dataset: DatasetId
     gff3_sha256: str
-    gff3_text_sha256: str  # the uncompressed annotation: the normalized input identity
+    gff3_text_sha256: str  # the uncompressed annotation: what ingest hashes as `checksums.gff3_sha256`
     sqlite_sha256: str
     counts: ArtifactCounts
     first_gene_id: str  # a gene every drill can query by id
+    cds_count: int  # CDS lines in the GFF3 (one per coding transcript)
+    signature: str  # ingest's dataset_signature_sha256 for these rows
+    genes_per_contig: dict[str, int]
 
 
 def build_genome(root: Path, seed: int, plan: DatasetPlan) -> GenomeResult:
     """Write the genome of `plan`'s species/assembly into `plan`'s input folder."""
     directory = inputs_dir(root, plan.dataset)
     fasta, fai = write_genome(directory, universe_of(seed, plan), plan.dataset.assembly)
-    return GenomeResult(plan.dataset.species, plan.dataset.assembly, fasta, fai, sha256_file(fasta), sha256_file(fai))
+    return GenomeResult(
+        plan.dataset.species,
+        plan.dataset.assembly,
+        fasta,
+        fai,
+        sha256_file(fasta),
+        sha256_file(fai),
+        _uncompressed_sha256(fasta),
+    )
+
+
+def _uncompressed_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with gzip.open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def build_species(
@@ -152,7 +176,14 @@ def _meta(dataset: DatasetId, gff3_sha256: str, genome: GenomeResult) -> dict[st
 def _result(
     store: Path, dataset: DatasetId, *, gff3: str, text: str, counts: ArtifactCounts, first: str
 ) -> DatasetResult:
-    return DatasetResult(dataset, gff3, text, sha256_file(sqlite_path(store, dataset)), counts, first)
+    path = sqlite_path(store, dataset)
+    db = open_read_only(path)
+    try:
+        cds = db.execute("SELECT count(*) FROM transcript_summary WHERE cds_present = 1").fetchone()[0]
+        signature, per_contig = dataset_signature(db), genes_per_contig(db)
+    finally:
+        db.close()
+    return DatasetResult(dataset, gff3, text, sha256_file(path), counts, first, cds, signature, per_contig)
 
 
 def _batches(items: Iterator[T], size: int) -> Iterator[list[T]]:

@@ -2,9 +2,13 @@
 
 The manifest is assembled through `store.manifest.ArtifactManifest` and must pass `validate_strict` before it is
 written: a sample the server would refuse is a bug in the sample, caught at build time. Evidence files that Atlas's
-ingest leaves in the build root (QC report, source facts, ...) are written under `OUT/build/derived/<dataset>/`,
-where the manifest's `evidence_bundle_sha256` can be checked against them; publish copies none of them, as Atlas's
-does not.
+ingest leaves in its output root (QC report, source facts, ...) are written where it writes them, with the build root
+`OUT/build` as output root: `OUT/build/<dataset>/derived/`, named in the manifest relative to the dataset folder
+(`derived/qc_report.json`), where the manifest's `evidence_bundle_sha256` can be checked against them; publish
+copies none of them, as Atlas's does not.
+
+Fields are the ones `bijux-atlas ingest` writes for the same inputs (checked field by field against Atlas's own
+output: see the README's departures table for the few that cannot be, and why).
 """
 
 from __future__ import annotations
@@ -16,34 +20,31 @@ from typing import Any
 from atlas_drills import TOOL_NAME, __version__
 from atlas_drills.sample.dataset_build import DatasetResult, GenomeResult
 from atlas_drills.sample.genome import FAI_FILE, FASTA_FILE, GFF3_FILE
+from atlas_drills.sample.ingest_digests import contig_naming_style, normalized_input_identity, reference_build_identity
 from atlas_drills.store.canonical import canonical_bytes, canonical_sha256, sha256_hex
 from atlas_drills.store.dataset_id import DatasetId
 from atlas_drills.store.errors import StoreError
 from atlas_drills.store.layout import MANIFEST_FILE, derived_dir
 from atlas_drills.store.manifest import (
     ARTIFACT_VERSION,
+    COORDINATE_SYSTEM,
     IDENTITY_SCHEMA_VERSION,
     MANIFEST_SCHEMA_VERSION,
     ArtifactManifest,
     Checksums,
     InputHashes,
     Stats,
+    default_derived_column_origins,
     validate_strict,
 )
 from atlas_drills.store.sidecars import ArtifactDigests, write_publish_sidecars
 
-BUILD_DERIVED_DIR = "build/derived"
+BUILD_ROOT = "build"
+EVIDENCE_DIR = "derived"
 CANONICAL_MODEL_SCHEMA_VERSION = 1
-DERIVED_COLUMN_ORIGINS = {
-    "gene_summary.name_normalized": "lower(name)",
-    "gene_summary.sequence_length": "end - start + 1",
-    "gene_summary.transcript_count": "count(transcripts of the gene)",
-    "gene_summary.exon_count": "count(distinct exons of the gene)",
-    "gene_summary.total_exon_span": "sum(exon lengths of the gene)",
-    "gene_summary.cds_present": "any(transcript.cds_present)",
-    "transcript_summary.total_exon_span": "sum(exon lengths of the transcript)",
-    "transcripts.cds_length": "3/4 of the spliced length, in whole codons (synthetic)",
-}
+# Ingest's constants (`ArtifactManifest::new`, `build_and_write_manifest_and_reports`).
+SCHEMA_EVOLUTION_NOTE = "v1 schema: additive-only evolution; existing fields remain stable"
+SCIENTIFIC_PREREQUISITES_COMPLETE = "complete"  # no ambiguity, unknown contig or missing field in the inputs
 # What a gene query means (Atlas's canonical query semantics), fixed for the v4 model.
 QUERY_SEMANTICS = {
     "coordinate_system": "1-based-closed",
@@ -54,7 +55,12 @@ QUERY_SEMANTICS = {
 
 
 def build_evidence_dir(root: Path, dataset: DatasetId) -> Path:
-    return root / BUILD_DERIVED_DIR / dataset.directory
+    return root / BUILD_ROOT / dataset.directory / EVIDENCE_DIR
+
+
+def _evidence_path(name: str) -> str:
+    """How the manifest names an evidence file: relative to the dataset's folder in ingest's output root."""
+    return f"{EVIDENCE_DIR}/{name}"
 
 
 def _evidence_files(result: DatasetResult, genome: GenomeResult) -> dict[str, bytes]:
@@ -80,8 +86,9 @@ def _evidence_files(result: DatasetResult, genome: GenomeResult) -> dict[str, by
 
 
 def _feature_counts(result: DatasetResult) -> dict[str, int]:
+    """Features of each GFF3 type ingest reads, as its canonical model counts them."""
     c = result.counts
-    return {"contig": c.contigs, "exon": c.exons, "gene": c.genes, "transcript": c.transcripts}
+    return {"cds": result.cds_count, "exon": c.exons, "gene": c.genes, "transcript": c.transcripts}
 
 
 def write_build_evidence(root: Path, result: DatasetResult, genome: GenomeResult) -> str:
@@ -108,16 +115,16 @@ def dataset_manifest(
     policy_sha256: str,
     toolchain_hash: str,
     evidence_bundle_sha256: str,
-    created_at: str,
-    contig_names: list[str],
 ) -> ArtifactManifest:
     """The manifest Atlas's ingest would write for this artifact, with identity and artifact hash computed."""
     dataset = result.dataset
+    # The files the sample ships (and its ops files link to). Ingest hashes the decompressed copies it makes of
+    # them instead: a departure listed in the README, which `sample build --atlas-cli` does not have.
     checksums = Checksums(result.gff3_sha256, genome.fasta_sha256, genome.fai_sha256, result.sqlite_sha256)
-    stats = Stats(result.counts.genes, result.counts.transcripts, result.counts.contigs)
-    reference = canonical_sha256(
-        {"assembly": dataset.assembly, "fasta_sha256": genome.fasta_sha256, "fai_sha256": genome.fai_sha256}
-    )
+    # Ingest counts the contigs that carry genes, not every contig of the FASTA.
+    stats = Stats(result.counts.genes, result.counts.transcripts, len(result.genes_per_contig))
+    reference = reference_build_identity(dataset, result.genes_per_contig)
+    aliases: dict[str, str] = {}  # ingest's --seqid-aliases default: none
     draft = ArtifactManifest(
         dataset=dataset,
         artifact_version=ARTIFACT_VERSION,
@@ -126,39 +133,42 @@ def dataset_manifest(
         manifest_version=MANIFEST_SCHEMA_VERSION,
         db_schema_version=MANIFEST_SCHEMA_VERSION,
         checksums=checksums,
-        input_hashes=InputHashes(result.gff3_sha256, genome.fasta_sha256, genome.fai_sha256, policy_sha256),
+        input_hashes=InputHashes(checksums.gff3_sha256, checksums.fasta_sha256, checksums.fai_sha256, policy_sha256),
         stats=stats,
-        dataset_signature_sha256=canonical_sha256(
-            {"dataset": dataset.to_json(), "sqlite_sha256": result.sqlite_sha256, "stats": dataclasses.asdict(stats)}
-        ),
+        dataset_signature_sha256=result.signature,
         db_hash=result.sqlite_sha256,
-        schema_evolution_note="schema v4 built fresh; no migrations applied",
+        schema_evolution_note=SCHEMA_EVOLUTION_NOTE,
         ingest_toolchain=f"{TOOL_NAME}-sample",
         ingest_build_hash=toolchain_hash,
         toolchain_hash=toolchain_hash,
-        created_at=created_at,
-        qc_report_path="qc_report.json",
-        canonical_feature_summary_path="canonical_summary.json",
+        created_at="",  # ingest's timestamp policy is deterministic-zero: no creation time in the manifest
+        qc_report_path=_evidence_path("qc_report.json"),
+        canonical_feature_summary_path=_evidence_path("canonical_summary.json"),
         source_gff3_filename=GFF3_FILE,
         source_fasta_filename=FASTA_FILE,
         source_fai_filename=FAI_FILE,
-        source_facts_path="source_facts.json",
-        normalized_input_identity_sha256=canonical_sha256(
-            {"gff3_text_sha256": result.gff3_text_sha256, "reference_build_identity_sha256": reference}
+        source_facts_path=_evidence_path("source_facts.json"),
+        normalized_input_identity_sha256=normalized_input_identity(
+            gff3_sha256=checksums.gff3_sha256,
+            fasta_sha256=checksums.fasta_sha256,
+            fai_sha256=checksums.fai_sha256,
+            filenames=(GFF3_FILE, FASTA_FILE, FAI_FILE),
+            aliases=aliases,
         ),
         software_version=__version__,
         config_version="1",
         build_policy_version="1",
-        build_metadata_path="build_metadata.json",
-        anomaly_summary_path="anomaly_summary.json",
-        dataset_stats_path="dataset_stats.json",
-        artifact_inventory_path="artifact_inventory.json",
-        evidence_bundle_path="evidence_bundle.lock.json",
+        build_metadata_path=_evidence_path("build_metadata.json"),
+        anomaly_summary_path=_evidence_path("anomaly_summary.json"),
+        dataset_stats_path=_evidence_path("dataset_stats.json"),
+        artifact_inventory_path=_evidence_path("artifact_inventory.json"),
+        evidence_bundle_path=_evidence_path("evidence_bundle.lock.json"),
         evidence_bundle_sha256=evidence_bundle_sha256,
         reference_build_identity_sha256=reference,
-        contig_naming_style="ucsc",
-        scientific_prerequisites_status="satisfied",
-        scientific_profile_path="scientific_profile.json",
+        contig_naming_style=contig_naming_style(sorted(result.genes_per_contig)),
+        coordinate_system=COORDINATE_SYSTEM,
+        scientific_prerequisites_status=SCIENTIFIC_PREREQUISITES_COMPLETE,
+        scientific_profile_path=_evidence_path("scientific_profile.json"),
         sharding_plan="none",
         canonical_model_schema_version=CANONICAL_MODEL_SCHEMA_VERSION,
         canonical_query_semantic_sha256=canonical_sha256(QUERY_SEMANTICS),
@@ -166,8 +176,8 @@ def dataset_manifest(
             {"inputs": dataclasses.asdict(checksums) | {"sqlite_sha256": ""}, "toolchain_hash": toolchain_hash}
         ),
         canonical_feature_counts=_feature_counts(result),
-        contig_normalization_aliases={name.removeprefix("chr"): name for name in contig_names},
-        derived_column_origins=dict(DERIVED_COLUMN_ORIGINS),
+        contig_normalization_aliases=aliases,
+        derived_column_origins=default_derived_column_origins(),
     )
     with_identity = dataclasses.replace(draft, identity=draft.recomputed_identity())
     return dataclasses.replace(with_identity, artifact_hash=with_identity.ingest_artifact_hash())

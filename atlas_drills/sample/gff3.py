@@ -1,6 +1,12 @@
-"""`genes.gff3.gz`: the annotation as Ensembl publishes it (GFF3, gene -> transcript -> exon), gzip level 1.
+"""`genes.gff3.gz`: the annotation in GFF3 (gene -> transcript -> exon, CDS), gzip level 1.
 
-Written from the very genes the artifact is built from, so the input file and the served data agree.
+Written from the very genes the artifact is built from, so the input file and the served data agree, and in the
+form Atlas's own `ingest` reads with its default (strict) policies, so `bijux-atlas ingest` on these inputs builds
+the same rows: every feature's `ID` is the stable id the artifact stores (ingest's gene-identifier policy `gff3-id`
+and transcript-id policy use `ID`), a child's `Parent` names its parent's `ID`, and IDs are unique per line (a
+duplicate ID on a non-gene line is a strict-mode error), so an exon shared by several transcripts gets one line per
+transcript, with ID `<transcript id>-<exon id>`. Coding transcripts carry one CDS line (on their first exon), which
+is what makes ingest record `cds_present`; CDS lines have no ID, as several may share a protein.
 """
 
 from __future__ import annotations
@@ -12,18 +18,23 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from atlas_drills.sample.annotation import Gene
+from atlas_drills.sample.annotation import CODING_TRANSCRIPT_BIOTYPES, Gene
 from atlas_drills.sample.reproducible import deterministic_gzip
 
 SOURCE = "ensembl"
 
 
+def exon_line_id(transcript_id: str, exon_id: str) -> str:
+    """The `ID` of an exon line, and so the `exon_id` ingest stores: unique per (transcript, exon)."""
+    return f"{transcript_id}-{exon_id}"
+
+
 def gene_text(gene: Gene) -> str:
-    """A gene's GFF3 block: the gene, each transcript, each of its exons, then the `###` closing mark."""
+    """A gene's GFF3 block: the gene, each transcript with its exons (and CDS), then the `###` closing mark."""
     seqid, strand, gene_id = gene.seqid, gene.strand, gene.gene_id
     lines = [
         f"{seqid}\t{SOURCE}\t{gene.feature_type}\t{gene.start}\t{gene.end}\t.\t{strand}\t.\t"
-        f"ID=gene:{gene_id};Name={gene.name};biotype={gene.biotype};gene_id={gene_id}\n"
+        f"ID={gene_id};Name={gene.name};biotype={gene.biotype};gene_id={gene_id}\n"
     ]
     emit = lines.append
     exons = gene.exons
@@ -32,7 +43,7 @@ def gene_text(gene: Gene) -> str:
         tx_id = tx.transcript_id
         emit(
             f"{seqid}\t{SOURCE}\t{tx.feature_type}\t{own[0].start}\t{own[-1].end}\t.\t{strand}\t.\t"
-            f"ID=transcript:{tx_id};Parent=gene:{gene_id};biotype={tx.biotype};transcript_id={tx_id}\n"
+            f"ID={tx_id};Parent={gene_id};biotype={tx.biotype};transcript_id={tx_id}\n"
         )
         count = len(own)
         for position, exon in enumerate(own):
@@ -40,8 +51,10 @@ def gene_text(gene: Gene) -> str:
             rank = position + 1 if strand == "+" else count - position
             emit(
                 f"{seqid}\t{SOURCE}\texon\t{exon.start}\t{exon.end}\t.\t{strand}\t.\t"
-                f"Parent=transcript:{tx_id};exon_id={exon.exon_id};rank={rank}\n"
+                f"ID={exon_line_id(tx_id, exon.exon_id)};Parent={tx_id};exon_id={exon.exon_id};rank={rank}\n"
             )
+        if tx.biotype in CODING_TRANSCRIPT_BIOTYPES:
+            emit(f"{seqid}\t{SOURCE}\tCDS\t{own[0].start}\t{own[0].end}\t.\t{strand}\t0\tParent={tx_id}\n")
     emit("###\n")
     return "".join(lines)
 

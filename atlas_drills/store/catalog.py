@@ -1,7 +1,9 @@
 """`catalog.json`: the list of servable datasets, and the `catalog_epoch` digest.
 
 Facts from Atlas (`Catalog`/`CatalogEntry`, `deny_unknown_fields`): entries are strictly sorted by
-(dataset, manifest_path, sqlite_path, diff_artifacts) and unique, paths are non-empty. The CLI writes canonical JSON
+(dataset, manifest_path, sqlite_path, diff_artifacts) and unique, paths are non-blank. `model_version` is the
+one-variant enum `v1`; `diff_artifacts` defaults to an empty list and is not serialized when empty, so an entry with
+`"diff_artifacts": []` and one without it are the same entry with the same epoch. The CLI writes canonical JSON
 (sorted keys, compact). `catalog.sha256` and `catalog_epoch` are sha256 of the *struct-order* serialisation, which is
 neither the file bytes nor the sorted-key form.
 """
@@ -19,8 +21,10 @@ from atlas_drills.store.canonical import canonical_bytes, compact_bytes, sha256_
 from atlas_drills.store.dataset_id import DatasetId, DatasetIdError
 from atlas_drills.store.errors import StoreError, Violation
 from atlas_drills.store.layout import CATALOG_CHECKSUM_FILE, CATALOG_FILE, manifest_relpath, sqlite_relpath
+from atlas_drills.store.serde_rules import is_blank
 
 MODEL_VERSION = "v1"
+MODEL_VERSIONS = (MODEL_VERSION,)
 _ENTRY_KEYS = {"dataset", "manifest_path", "sqlite_path", "diff_artifacts"}
 _CATALOG_KEYS = {"model_version", "datasets"}
 
@@ -30,7 +34,7 @@ class CatalogEntry:
     dataset: DatasetId
     manifest_path: str
     sqlite_path: str
-    diff_artifacts: tuple[str, ...] | None = None
+    diff_artifacts: tuple[str, ...] = ()
 
     @classmethod
     def for_dataset(cls, dataset: DatasetId) -> CatalogEntry:
@@ -38,17 +42,17 @@ class CatalogEntry:
         return cls(dataset, manifest_relpath(dataset), sqlite_relpath(dataset))
 
     def sort_key(self) -> tuple[DatasetId, str, str, tuple[str, ...]]:
-        # Rust orders Option::None before Some, which an empty tuple reproduces for the entries we write.
-        return (self.dataset, self.manifest_path, self.sqlite_path, self.diff_artifacts or ())
+        """The derived `Ord` of `CatalogEntry`: field by field, `Vec<String>` compared lexicographically."""
+        return (self.dataset, self.manifest_path, self.sqlite_path, self.diff_artifacts)
 
     def to_json(self) -> dict[str, Any]:
-        """Struct field order; `diff_artifacts` is skipped when absent."""
+        """Struct field order; `diff_artifacts` is skipped when empty (`skip_serializing_if = Vec::is_empty`)."""
         out: dict[str, Any] = {
             "dataset": self.dataset.to_json(),
             "manifest_path": self.manifest_path,
             "sqlite_path": self.sqlite_path,
         }
-        if self.diff_artifacts is not None:
+        if self.diff_artifacts:
             out["diff_artifacts"] = list(self.diff_artifacts)
         return out
 
@@ -96,8 +100,10 @@ class Catalog:
         violations: list[Violation] = []
         for index, entry in enumerate(self.datasets):
             for name in ("manifest_path", "sqlite_path"):
-                if not getattr(entry, name):
-                    violations.append(Violation(f"datasets[{index}].{name}", "non-empty path", "a path", "", where))
+                if is_blank(getattr(entry, name)):
+                    violations.append(
+                        Violation(f"datasets[{index}].{name}", "non-blank path", "a path", getattr(entry, name), where)
+                    )
             if index and not self.datasets[index - 1].sort_key() < entry.sort_key():
                 previous = self.datasets[index - 1]
                 rule = "unique entries" if previous.sort_key() == entry.sort_key() else "strictly sorted"
@@ -125,8 +131,8 @@ def parse_catalog(data: bytes, where: str = CATALOG_FILE) -> Catalog:
     for unknown in sorted(set(raw) - _CATALOG_KEYS):
         violations.append(Violation(unknown, "no unknown fields", sorted(_CATALOG_KEYS), unknown, where))
     model_version = raw.get("model_version", MODEL_VERSION)
-    if not isinstance(model_version, str):
-        violations.append(Violation("model_version", "string", "v1", model_version, where))
+    if model_version not in MODEL_VERSIONS:
+        violations.append(Violation("model_version", "known variant", list(MODEL_VERSIONS), model_version, where))
     datasets = raw.get("datasets")
     entries: list[CatalogEntry] = []
     if not isinstance(datasets, list):
@@ -163,11 +169,11 @@ def _parse_entry(item: Any, field_name: str, where: str, violations: list[Violat
             violations.append(Violation(f"{field_name}.{name}", "required string", "a relative path", value, where))
             return None
         paths.append(value)
-    diff = item.get("diff_artifacts")
-    if diff is not None and not (isinstance(diff, list) and all(isinstance(d, str) for d in diff)):
+    diff = item.get("diff_artifacts", [])
+    if not (isinstance(diff, list) and all(isinstance(d, str) for d in diff)):
         violations.append(Violation(f"{field_name}.diff_artifacts", "array of strings", "array", diff, where))
         return None
-    return CatalogEntry(dataset, paths[0], paths[1], tuple(diff) if diff is not None else None)
+    return CatalogEntry(dataset, paths[0], paths[1], tuple(diff))
 
 
 def read_catalog(store_root: Path) -> Catalog:

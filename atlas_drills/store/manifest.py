@@ -17,12 +17,31 @@ from atlas_drills.store.canonical import canonical_bytes, canonical_sha256, is_s
 from atlas_drills.store.dataset_id import DatasetId, DatasetIdError
 from atlas_drills.store.errors import StoreError, Violation
 from atlas_drills.store.identity import Identity, compute_identity
+from atlas_drills.store.serde_rules import is_blank, is_u64
 
 ARTIFACT_VERSION = "v1"
 MANIFEST_SCHEMA_VERSION = "1"  # manifest_version == schema_version == db_schema_version == "1"
 IDENTITY_SCHEMA_VERSION = "1"
-COORDINATE_SYSTEM = "1-based-closed"
-SHARDING_PLANS = ("none", "contig", "region_grid")
+COORDINATE_SYSTEM = "1-based-closed"  # what ingest writes; the serde default is ""
+MODEL_VERSIONS = ("v1",)  # `ModelVersion`: one variant
+SHARDING_PLANS = ("none", "contig", "region_grid")  # `ShardingPlan`, snake_case
+_ENUMS = {"model_version": MODEL_VERSIONS, "sharding_plan": SHARDING_PLANS}
+
+
+def default_derived_column_origins() -> dict[str, str]:
+    """Atlas's `default_derived_column_origins()`: what a manifest without `derived_column_origins` reads as."""
+    return {
+        "gene_summary.gene_id": "GFF3 gene feature: ID attribute (or configured canonical gene ID policy)",
+        "gene_summary.name": "GFF3 attributes using GeneNamePolicy priority keys",
+        "gene_summary.biotype": "GFF3 attributes using BiotypePolicy priority keys (or policy-defined unknown)",
+        "gene_summary.seqid": "GFF3 seqid normalized by dataset-local SeqidNormalizationPolicy",
+        "gene_summary.start/end": "GFF3 feature coordinates validated against FASTA FAI contig lengths",
+        "gene_summary.transcript_count": (
+            "Count of transcript/mRNA records whose Parent resolves to gene_id under strictness policy"
+        ),
+        "gene_summary.sequence_length": "Computed as end-start+1 after contig-bound validation",
+        "transcript_summary.*": "Derived from transcript/mRNA + exon/CDS relationships from GFF3",
+    }
 
 
 @dataclass(frozen=True)
@@ -50,13 +69,14 @@ class Stats:
 
 @dataclass(frozen=True)
 class ArtifactManifest:
-    """Every field of Atlas's `ArtifactManifest`, in struct order. Defaults mirror serde's `#[serde(default)]`."""
+    """Every field of Atlas's `ArtifactManifest`. Defaults are what serde reads for an absent field (the five
+    fields in `REQUIRED_FIELDS` have none: `parse_manifest` refuses a manifest without them)."""
 
     dataset: DatasetId
     model_version: str = "v1"
     artifact_version: str = ""
     schema_version: str = ""
-    identity_schema_version: str = ""
+    identity_schema_version: str = IDENTITY_SCHEMA_VERSION
     manifest_version: str = ""
     db_schema_version: str = ""
     checksums: Checksums = field(default_factory=Checksums)
@@ -89,7 +109,7 @@ class ArtifactManifest:
     evidence_bundle_sha256: str = ""
     reference_build_identity_sha256: str = ""
     contig_naming_style: str = ""
-    coordinate_system: str = COORDINATE_SYSTEM
+    coordinate_system: str = ""
     scientific_prerequisites_status: str = ""
     scientific_profile_path: str = ""
     sharding_plan: str = "none"
@@ -98,12 +118,15 @@ class ArtifactManifest:
     canonical_lineage_sha256: str = ""
     canonical_feature_counts: dict[str, int] = field(default_factory=dict)
     contig_normalization_aliases: dict[str, str] = field(default_factory=dict)
-    derived_column_origins: dict[str, str] = field(default_factory=dict)
+    derived_column_origins: dict[str, str] = field(default_factory=default_derived_column_origins)
 
     def to_json(self) -> dict[str, Any]:
+        """As serde writes it: the three maps are skipped when empty (`skip_serializing_if = map_is_empty`)."""
         out: dict[str, Any] = {}
         for item in dataclasses.fields(self):
             value = getattr(self, item.name)
+            if isinstance(value, dict) and not value:
+                continue
             if isinstance(value, DatasetId):
                 out[item.name] = value.to_json()
             elif dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -160,6 +183,9 @@ _MAP_VALUE_TYPES: dict[str, type] = {
     "contig_normalization_aliases": str,
     "derived_column_origins": str,
 }
+# Fields without `#[serde(default)]`: a manifest that lacks one does not parse. Inside `checksums`, `input_hashes`,
+# `stats` and `identity` every field is required (the structs derive `Default`, their fields have no serde default).
+REQUIRED_FIELDS = ("manifest_version", "db_schema_version", "dataset", "checksums", "stats")
 _HINTS = typing.get_type_hints(ArtifactManifest)
 
 
@@ -167,8 +193,17 @@ def _type_name(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
+def _scalar_problem(expected: Any, value: Any) -> str | None:
+    """Why serde would not read `value` as a Rust `String` / `u64`; None when it would."""
+    if expected is int and not is_u64(value):
+        return "integer 0..2^64-1 (u64)"
+    if expected is str and not isinstance(value, str):
+        return "string"
+    return None
+
+
 def _parse_flat(cls: type, raw: Any, prefix: str, where: str, violations: list[Violation]) -> Any:
-    """Parse a flat struct of str/int fields, as serde with `deny_unknown_fields` and defaults."""
+    """Parse a flat struct of String/u64 fields as serde does: `deny_unknown_fields`, every field required."""
     if not isinstance(raw, dict):
         violations.append(Violation(prefix, "object", "object", _type_name(raw), where))
         return cls()
@@ -179,20 +214,24 @@ def _parse_flat(cls: type, raw: Any, prefix: str, where: str, violations: list[V
     values: dict[str, Any] = {}
     for name in names:
         if name not in raw:
+            violations.append(Violation(f"{prefix}.{name}", "required field", "present", "missing", where))
             continue
         value = raw[name]
-        expected = hints[name]
-        if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
-            violations.append(Violation(f"{prefix}.{name}", "integer", "integer", _type_name(value), where))
-        elif expected is str and not isinstance(value, str):
-            violations.append(Violation(f"{prefix}.{name}", "string", "string", _type_name(value), where))
+        problem = _scalar_problem(hints[name], value)
+        if problem:
+            violations.append(Violation(f"{prefix}.{name}", problem, problem, _observed(value), where))
         else:
             values[name] = value
     return cls(**values)
 
 
+def _observed(value: Any) -> Any:
+    return value if isinstance(value, int | float | str) and not isinstance(value, bool) else _type_name(value)
+
+
 def parse_manifest(data: bytes, where: str = "manifest.json") -> ArtifactManifest:
-    """Parse a manifest like serde (`deny_unknown_fields`, defaults); raise `StoreError` with every problem."""
+    """Parse a manifest as serde does (`deny_unknown_fields`, required fields, defaults, enums); raise
+    `StoreError` with every problem."""
     try:
         raw = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -203,11 +242,15 @@ def parse_manifest(data: bytes, where: str = "manifest.json") -> ArtifactManifes
     names = [f.name for f in dataclasses.fields(ArtifactManifest)]
     for unknown in sorted(set(raw) - set(names)):
         violations.append(Violation(unknown, "no unknown fields", "a field of ArtifactManifest", unknown, where))
+    for name in REQUIRED_FIELDS:
+        if name not in raw:
+            violations.append(Violation(name, "required field", "present", "missing", where))
     values: dict[str, Any] = {}
-    try:
-        values["dataset"] = DatasetId.from_json(raw.get("dataset"))
-    except DatasetIdError as exc:
-        violations.append(Violation("dataset", "valid dataset id", "{release, species, assembly}", str(exc), where))
+    if "dataset" in raw:
+        try:
+            values["dataset"] = DatasetId.from_json(raw["dataset"])
+        except DatasetIdError as exc:
+            violations.append(Violation("dataset", "valid dataset id", "{release, species, assembly}", str(exc), where))
     for name in names:
         if name != "dataset" and name in raw:
             _parse_field(name, raw[name], values, where, violations)
@@ -221,20 +264,29 @@ def _parse_field(name: str, value: Any, values: dict[str, Any], where: str, viol
         values[name] = _parse_flat(_NESTED[name], value, name, where, violations)
     elif name in _MAP_VALUE_TYPES:
         item_type = _MAP_VALUE_TYPES[name]
-        if isinstance(value, dict) and all(
-            isinstance(v, item_type) and not isinstance(v, bool) for v in value.values()
-        ):
+        label = "u64" if item_type is int else "string"
+        if isinstance(value, dict) and all(_scalar_problem(item_type, v) is None for v in value.values()):
             values[name] = dict(value)
         else:
-            violations.append(
-                Violation(name, f"map of {item_type.__name__}", f"object of {item_type.__name__}", value, where)
-            )
-    elif _HINTS[name] is int and (isinstance(value, bool) or not isinstance(value, int)):
-        violations.append(Violation(name, "integer", "integer", _type_name(value), where))
-    elif _HINTS[name] is str and not isinstance(value, str):
-        violations.append(Violation(name, "string", "string", _type_name(value), where))
+            violations.append(Violation(name, f"map of {label}", f"object of {label}", _type_name(value), where))
+    elif (problem := _scalar_problem(_HINTS[name], value)) is not None:
+        violations.append(Violation(name, problem, problem, _observed(value), where))
+    elif name in _ENUMS and value not in _ENUMS[name]:
+        violations.append(Violation(name, "known variant", list(_ENUMS[name]), value, where))
+    elif name == "created_at":
+        _parse_timestamp(value, values, where, violations)
     else:
         values[name] = value
+
+
+def _parse_timestamp(value: str, values: dict[str, Any], where: str, violations: list[Violation]) -> None:
+    """`serde_helpers::timestamp_string`: blank reads as empty; otherwise it must hold a 'T' and end in 'Z'."""
+    if is_blank(value):
+        values["created_at"] = ""
+    elif "T" not in value or not value.endswith("Z"):
+        violations.append(Violation("created_at", "RFC3339-like timestamp", "e.g. 2026-02-24T00:00:00Z", value, where))
+    else:
+        values["created_at"] = value
 
 
 def validate_strict(manifest: ArtifactManifest, where: str = "manifest.json") -> list[Violation]:
@@ -253,7 +305,7 @@ def validate_strict(manifest: ArtifactManifest, where: str = "manifest.json") ->
         "manifest_version",
         "db_schema_version",
     ):
-        require(name, bool(getattr(m, name)), "non-empty", "a version", getattr(m, name))
+        require(name, not is_blank(getattr(m, name)), "non-blank", "a version", getattr(m, name))
     require(
         "manifest_version",
         m.manifest_version == m.schema_version == m.db_schema_version,
@@ -270,7 +322,7 @@ def validate_strict(manifest: ArtifactManifest, where: str = "manifest.json") ->
     )
     for name in ("gff3_sha256", "fasta_sha256", "fai_sha256", "policy_sha256"):
         value = getattr(m.input_hashes, name)
-        require(f"input_hashes.{name}", bool(value), "non-empty", "a sha256", value)
+        require(f"input_hashes.{name}", not is_blank(value), "non-blank", "a sha256", value)
     for name in (
         "toolchain_hash",
         "source_facts_path",
@@ -287,7 +339,7 @@ def validate_strict(manifest: ArtifactManifest, where: str = "manifest.json") ->
         "db_hash",
         "artifact_hash",
     ):
-        require(name, bool(getattr(m, name)), "non-empty", "a value", getattr(m, name))
+        require(name, not is_blank(getattr(m, name)), "non-blank", "a value", getattr(m, name))
     require(
         "db_hash",
         m.db_hash == m.checksums.sqlite_sha256,
@@ -307,24 +359,20 @@ def validate_strict(manifest: ArtifactManifest, where: str = "manifest.json") ->
         for name in ("canonical_query_semantic_sha256", "canonical_lineage_sha256"):
             require(
                 name,
-                bool(getattr(m, name)),
+                not is_blank(getattr(m, name)),
                 "present when canonical_model_schema_version > 0",
                 "a sha256",
-                "",
+                getattr(m, name),
             )
-    require(
-        "sharding_plan",
-        m.sharding_plan in SHARDING_PLANS,
-        "known sharding plan",
-        SHARDING_PLANS,
-        m.sharding_plan,
-    )
+    require("model_version", m.model_version in MODEL_VERSIONS, "known variant", MODEL_VERSIONS, m.model_version)
+    require("sharding_plan", m.sharding_plan in SHARDING_PLANS, "known variant", SHARDING_PLANS, m.sharding_plan)
     _validate_identity(m, require)
     return found
 
 
 def _validate_identity(m: ArtifactManifest, require: Any) -> None:
     identity = m.identity
+    require("identity.release_id", not is_blank(identity.release_id), "non-blank", "R/S/A", identity.release_id)
     require(
         "identity.release_id",
         identity.release_id == m.dataset.canonical,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from atlas_drills.store.canonical import canonical_bytes, compact_bytes, sha256_file
+from atlas_drills.store.canonical import canonical_bytes, compact_bytes, is_sha256_hex, sha256_file
 from atlas_drills.store.dataset_id import DatasetId
 from atlas_drills.store.errors import Violation
 from atlas_drills.store.layout import (
@@ -22,9 +22,22 @@ from atlas_drills.store.layout import (
     MANIFEST_LOCK_FILE,
     SQLITE_FILE,
 )
+from atlas_drills.store.serde_rules import is_blank, is_u64
 
 TRANSITION_BY = "atlas-store"
 TRANSITION_REASON = "manifest-validated-publish"
+# `DatasetLifecycleTransition` (deny_unknown_fields): `transition_at` is a String, the publish time in unix seconds.
+TRANSITION_FIELDS = (
+    "schema_version",
+    "dataset",
+    "from_state",
+    "to_state",
+    "transition_at",
+    "transition_by",
+    "reason",
+    "manifest_sha256",
+    "sqlite_sha256",
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,7 @@ def immutable_marker_bytes(dataset: DatasetId, digests: ArtifactDigests) -> byte
 
 
 def lifecycle_transitions_bytes(dataset: DatasetId, digests: ArtifactDigests, transition_at: int) -> bytes:
+    """`transition_at` is written as Atlas's `unix_timestamp_seconds()` does: the decimal string."""
     return canonical_bytes(
         [
             {
@@ -64,7 +78,7 @@ def lifecycle_transitions_bytes(dataset: DatasetId, digests: ArtifactDigests, tr
                 "dataset": dataset.to_json(),
                 "from_state": "draft",
                 "to_state": "published",
-                "transition_at": transition_at,
+                "transition_at": str(transition_at),
                 "transition_by": TRANSITION_BY,
                 "reason": TRANSITION_REASON,
                 "manifest_sha256": digests.manifest_sha256,
@@ -80,7 +94,7 @@ def lifecycle_state_bytes(dataset: DatasetId, transition_at: int) -> bytes:
             "schema_version": 1,
             "dataset": dataset.to_json(),
             "state": "published",
-            "transition_at": transition_at,
+            "transition_at": str(transition_at),
             "transition_by": TRANSITION_BY,
             "reason": TRANSITION_REASON,
             "transition_count": 1,
@@ -179,12 +193,38 @@ def _check_lifecycle(derived: Path, actual: ArtifactDigests, violations: list[Vi
                 Violation(LIFECYCLE_TRANSITIONS_FILE, "non-empty list of transitions", "list", transitions, where)
             )
         else:
+            _check_transition(transitions[-1], f"{LIFECYCLE_TRANSITIONS_FILE}[-1]", where, violations)
             _compare_digests(f"{LIFECYCLE_TRANSITIONS_FILE}[-1]", transitions[-1], actual, where, violations)
     state = _load(derived / LIFECYCLE_STATE_FILE, violations)
     if state is not None and (not isinstance(state, dict) or state.get("state") != "published"):
         observed = state.get("state") if isinstance(state, dict) else state
         where = str(derived / LIFECYCLE_STATE_FILE)
         violations.append(Violation(f"{LIFECYCLE_STATE_FILE}.state", "published", "published", observed, where))
+
+
+def _check_transition(transition: dict[str, Any], name: str, where: str, violations: list[Violation]) -> None:
+    """`DatasetLifecycleTransition`: its serde shape, then its `validate()`."""
+
+    def broken(field_name: str, rule: str, expected: Any, observed: Any) -> None:
+        violations.append(Violation(f"{name}.{field_name}", rule, expected, observed, where))
+
+    for unknown in sorted(set(transition) - set(TRANSITION_FIELDS)):
+        broken(unknown, "no unknown fields", list(TRANSITION_FIELDS), unknown)
+    for missing in [f for f in TRANSITION_FIELDS if f not in transition]:
+        broken(missing, "required field", "present", "missing")
+    version = transition.get("schema_version", 1)
+    if not is_u64(version) or version != 1:
+        broken("schema_version", "schema version", 1, version)
+    for state, expected in (("from_state", "draft"), ("to_state", "published")):
+        if transition.get(state, expected) != expected:
+            broken(state, "draft -> published", expected, transition.get(state))
+    for text in ("transition_at", "transition_by", "reason"):
+        value = transition.get(text, "x")
+        if not isinstance(value, str) or is_blank(value):
+            broken(text, "non-blank string", "a string", value)
+    for digest in ("manifest_sha256", "sqlite_sha256"):
+        if digest in transition and not is_sha256_hex(transition[digest]):
+            broken(digest, "64 lowercase hex characters", "sha256 hex", transition[digest])
 
 
 def _compare_digests(

@@ -149,19 +149,22 @@ def test_artifacts_have_the_v4_shape_and_match_the_manifest_stats(sample_release
 _COUNTED = ("gene_summary", "genes", "transcript_summary", "transcripts", "exons", "transcript_exon_map", "contigs")
 
 
-def test_artifact_is_a_plain_rollback_journal_database(sample_release: SampleRelease) -> None:
+def test_artifact_is_a_wal_database_with_no_side_files(sample_release: SampleRelease) -> None:
+    """As ingest leaves it: WAL format (header bytes 18-19 = 2), checkpointed, no -wal/-shm/-journal beside it."""
+    for dataset in sample_release.datasets:
+        path = sqlite_path(sample_release.store_root, dataset)
+        header = path.read_bytes()[:100]
+        assert header[:16] == b"SQLite format 3\x00"
+        assert header[18:20] == b"\x02\x02", dataset
+        for suffix in ("-journal", "-wal", "-shm"):
+            assert not path.with_name(path.name + suffix).exists()
     path = sqlite_path(sample_release.store_root, sample_release.current)
-    header = path.read_bytes()[:100]
-    assert header[:16] == b"SQLite format 3\x00"
-    assert header[18:20] == b"\x01\x01"  # legacy (rollback journal) read/write versions, not WAL
-    assert not path.with_name(path.name + "-journal").exists()
-    assert not path.with_name(path.name + "-wal").exists()
-    with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    with open_read_only(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == 4
         problems = [row[0] for row in db.execute("PRAGMA integrity_check") if row[0] != "ok"]
         assert [p for p in problems if not _false_null_report(db, p)] == []
     db.close()
+    assert sorted(p.name for p in path.parent.iterdir() if p.name.startswith(path.name)) == [path.name]
 
 
 def _false_null_report(db: sqlite3.Connection, problem: str) -> bool:
@@ -178,7 +181,6 @@ def _false_null_report(db: sqlite3.Connection, problem: str) -> bool:
 def test_genes_look_like_ensembl(sample_release: SampleRelease) -> None:
     with open_read_only(sqlite_path(sample_release.store_root, sample_release.current)) as db:
         genes = db.execute("SELECT gene_id, name, biotype, start, end, transcript_count FROM gene_summary").fetchall()
-        strands = {row[0] for row in db.execute("SELECT DISTINCT strand FROM genes")}
         orphans = db.execute(
             "SELECT count(*) FROM transcript_summary t LEFT JOIN genes g ON g.gene_id = t.parent_gene_id "
             "WHERE g.gene_id IS NULL"
@@ -192,7 +194,9 @@ def test_genes_look_like_ensembl(sample_release: SampleRelease) -> None:
     assert {"protein_coding", "lncRNA", "miRNA"} <= {biotype for _, _, biotype, *_ in genes}
     assert all(1 <= count <= 4 for *_, count in genes)
     assert all(start <= end for _, _, _, start, end, _ in genes)
-    assert strands == {"+", "-"}
+    inputs = sample_release.root / "build" / "inputs" / sample_release.current.directory
+    gff3 = gzip.decompress((inputs / "genes.gff3.gz").read_bytes()).decode()
+    assert {line.split("\t")[6] for line in gff3.splitlines() if "\tgene\t" in line} == {"+", "-"}
     assert orphans == 0
     with open_read_only(sqlite_path(sample_release.store_root, DatasetId("112", "mus_musculus", "GRCm39"))) as db:
         mouse = db.execute("SELECT gene_id FROM gene_summary LIMIT 1").fetchone()[0]
@@ -233,7 +237,7 @@ def test_gff3_and_fasta_agree_with_the_artifact(sample_release: SampleRelease) -
     dataset = sample_release.current
     inputs = sample_release.root / "build" / "inputs" / dataset.directory
     gff3 = gzip.decompress((inputs / "genes.gff3.gz").read_bytes()).decode()
-    gene_lines = [line for line in gff3.splitlines() if "\tID=gene:" in line]
+    gene_lines = [line for line in gff3.splitlines() if line.split("\t")[2:3] == ["gene"]]
     fasta = gzip.decompress((inputs / "genome.fa.gz").read_bytes())
     fai = [line.split("\t") for line in (inputs / "genome.fa.gz.fai").read_text().splitlines()]
     with open_read_only(sqlite_path(sample_release.store_root, dataset)) as db:
@@ -302,10 +306,13 @@ def table_rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
         "exon_count, total_exon_span, cds_present, sequence_length FROM gene_summary ORDER BY gene_id",
         "transcript_summary": "SELECT transcript_id, parent_gene_id, transcript_type, biotype, seqid, start, end, "
         "exon_count, total_exon_span, cds_present FROM transcript_summary ORDER BY transcript_id",
-        "genes": "SELECT * FROM genes ORDER BY gene_id",
-        "transcripts": "SELECT * FROM transcripts ORDER BY transcript_id",
-        "exons": "SELECT * FROM exons ORDER BY exon_id",
-        "transcript_exon_map": "SELECT * FROM transcript_exon_map ORDER BY transcript_id, exon_number",
+        "genes": "SELECT gene_id, name, name_normalized, biotype, seqid, start, end, transcript_count, exon_count, "
+        "total_exon_span, cds_present, sequence_length FROM genes ORDER BY gene_id",
+        "transcripts": "SELECT transcript_id, parent_gene_id, transcript_type, biotype, seqid, start, end, "
+        "exon_count, total_exon_span, cds_present, sequence_length, spliced_length, cds_length FROM transcripts "
+        "ORDER BY transcript_id",
+        "exons": "SELECT exon_id, transcript_id, seqid, start, end, exon_length FROM exons ORDER BY exon_id",
+        "transcript_exon_map": "SELECT * FROM transcript_exon_map ORDER BY transcript_id, exon_id",
         "dataset_stats": "SELECT * FROM dataset_stats ORDER BY dimension, value",
         "contigs": "SELECT * FROM contigs ORDER BY name",
         "rtree": "SELECT g.gene_id, r.start, r.end FROM gene_summary_rtree r JOIN gene_summary g "

@@ -114,3 +114,49 @@ def test_rollback_and_promote_change_the_epoch() -> None:
     assert rolled_back.dataset_ids() == [HUMAN_110]
     assert rolled_back.epoch != catalog.epoch
     assert rolled_back.with_dataset(HUMAN_111) == catalog
+
+
+def test_empty_diff_artifacts_is_the_absent_default() -> None:
+    """Atlas skips an empty `diff_artifacts` when serializing, so `[]` and absent give one epoch."""
+    absent = json.loads(Catalog.of([HUMAN_110]).canonical_file_bytes())
+    empty = json.loads(Catalog.of([HUMAN_110]).canonical_file_bytes())
+    empty["datasets"][0]["diff_artifacts"] = []
+    from_absent = parse_catalog(json.dumps(absent).encode())
+    from_empty = parse_catalog(json.dumps(empty).encode())
+    assert from_absent == from_empty
+    assert from_empty.epoch == from_absent.epoch
+    assert b"diff_artifacts" not in from_empty.struct_bytes()
+
+
+def test_non_empty_diff_artifacts_are_hashed_and_ordered() -> None:
+    entry = CatalogEntry.for_dataset(HUMAN_110)
+    with_diff = CatalogEntry(HUMAN_110, entry.manifest_path, entry.sqlite_path, ("diff/a.json",))
+    assert Catalog((with_diff,)).epoch != Catalog((entry,)).epoch
+    assert b'"diff_artifacts":["diff/a.json"]}' in Catalog((with_diff,)).struct_bytes()
+    # Vec ordering: the empty list sorts before any non-empty one, so this pair is strictly sorted.
+    assert Catalog((entry, with_diff)).validate_sorted() == []
+    assert [v.rule for v in Catalog((with_diff, entry)).validate_sorted()] == ["strictly sorted"]
+
+
+@pytest.mark.parametrize("version", ["v2", "V1", 1, None])
+def test_model_version_is_the_one_variant_enum(version: object) -> None:
+    raw = json.loads(Catalog.of([HUMAN_110]).canonical_file_bytes())
+    raw["model_version"] = version
+    with pytest.raises(StoreError) as caught:
+        parse_catalog(json.dumps(raw).encode())
+    assert [v.field for v in caught.value.violations] == ["model_version"]
+
+
+@pytest.mark.parametrize("blank", [" ", "\t", "\u3000"])
+def test_whitespace_only_paths_are_blank(blank: str) -> None:
+    catalog = Catalog((CatalogEntry(HUMAN_110, blank, "x.sqlite"),))
+    assert [v.field for v in catalog.validate_sorted()] == ["datasets[0].manifest_path"]
+
+
+@pytest.mark.parametrize("missing", ["dataset", "manifest_path", "sqlite_path"])
+def test_entry_fields_are_required(missing: str) -> None:
+    raw = json.loads(Catalog.of([HUMAN_110]).canonical_file_bytes())
+    del raw["datasets"][0][missing]
+    with pytest.raises(StoreError) as caught:
+        parse_catalog(json.dumps(raw).encode())
+    assert [v.field for v in caught.value.violations] == [f"datasets[0].{missing}"]

@@ -16,10 +16,12 @@ from atlas_drills.store.manifest import (
     Checksums,
     InputHashes,
     Stats,
+    default_derived_column_origins,
     load_manifest_strict,
     parse_manifest,
     validate_strict,
 )
+from atlas_drills.store.serde_rules import is_blank, rust_trim
 from tests.unit.manifest_factory import digest, valid_manifest
 
 
@@ -111,6 +113,9 @@ BASE = valid_manifest()
         ({"derived_column_origins": {}}, ["derived_column_origins"]),
         ({"canonical_model_schema_version": 1}, ["canonical_lineage_sha256", "canonical_query_semantic_sha256"]),
         ({"sharding_plan": "hash"}, ["sharding_plan"]),
+        ({"model_version": "v2"}, ["model_version"]),
+        ({"artifact_version": "  "}, ["artifact_version"]),
+        ({"identity_schema_version": " 1"}, ["identity_schema_version"]),
         (
             {"identity": dataclasses.replace(BASE.identity, release_id="111/homo_sapiens/GRCh38")},
             ["identity.release_id"],
@@ -168,12 +173,115 @@ def test_parse_rejects_unknown_fields_and_wrong_types_all_at_once() -> None:
 
 
 def test_parse_fills_serde_defaults_for_absent_fields() -> None:
+    """Atlas's defaults: identity_schema_version "1", derived_column_origins its default map: still servable."""
     raw = json.loads(valid_manifest().to_bytes())
-    del raw["schema_evolution_note"]
-    del raw["derived_column_origins"]
+    for name in ("schema_evolution_note", "derived_column_origins", "identity_schema_version", "model_version"):
+        del raw[name]
     manifest = parse_manifest(json.dumps(raw).encode())
     assert manifest.schema_evolution_note == ""
+    assert manifest.identity_schema_version == "1"
+    assert manifest.model_version == "v1"
+    assert manifest.derived_column_origins == default_derived_column_origins()
+    assert "transcript_summary.*" in manifest.derived_column_origins
+    assert validate_strict(manifest) == []
+
+
+def test_an_explicitly_empty_map_is_not_the_default() -> None:
+    raw = json.loads(valid_manifest().to_bytes())
+    raw["derived_column_origins"] = {}
+    manifest = parse_manifest(json.dumps(raw).encode())
     assert [v.field for v in validate_strict(manifest)] == ["derived_column_origins"]
+
+
+def test_empty_maps_are_not_serialized() -> None:
+    manifest = dataclasses.replace(valid_manifest(), canonical_feature_counts={}, contig_normalization_aliases={})
+    raw = json.loads(manifest.to_bytes())
+    assert "canonical_feature_counts" not in raw
+    assert "contig_normalization_aliases" not in raw
+    assert raw["derived_column_origins"] == manifest.derived_column_origins
+
+
+@pytest.mark.parametrize("missing", ["manifest_version", "db_schema_version", "dataset", "checksums", "stats"])
+def test_fields_without_a_serde_default_are_required(missing: str) -> None:
+    raw = json.loads(valid_manifest().to_bytes())
+    del raw[missing]
+    with pytest.raises(StoreError) as caught:
+        parse_manifest(json.dumps(raw).encode(), "m.json")
+    assert [(v.field, v.rule) for v in caught.value.violations] == [(missing, "required field")]
+
+
+@pytest.mark.parametrize(
+    ("nested", "field"),
+    [
+        ("checksums", "fai_sha256"),
+        ("input_hashes", "policy_sha256"),
+        ("stats", "contig_count"),
+        ("identity", "release_id"),
+    ],
+)
+def test_nested_structs_require_every_field(nested: str, field: str) -> None:
+    raw = json.loads(valid_manifest().to_bytes())
+    del raw[nested][field]
+    with pytest.raises(StoreError) as caught:
+        parse_manifest(json.dumps(raw).encode())
+    assert [v.field for v in caught.value.violations] == [f"{nested}.{field}"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("model_version", "v2"),
+        ("model_version", "V1"),
+        ("sharding_plan", "hash"),
+        ("sharding_plan", "regionGrid"),
+        ("canonical_model_schema_version", -1),
+        ("canonical_model_schema_version", 2**64),
+        ("created_at", "2026-02-24 00:00:00"),
+        ("created_at", "2026-02-24T00:00:00+00:00"),
+    ],
+)
+def test_values_serde_refuses(name: str, value: Any) -> None:
+    raw = json.loads(valid_manifest().to_bytes())
+    raw[name] = value
+    with pytest.raises(StoreError) as caught:
+        parse_manifest(json.dumps(raw).encode())
+    assert [v.field for v in caught.value.violations] == [name]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("sharding_plan", "region_grid"), ("created_at", "   "), ("created_at", "2026-02-24T00:00:00Z")],
+)
+def test_values_serde_accepts(name: str, value: str) -> None:
+    raw = json.loads(valid_manifest().to_bytes())
+    raw[name] = value
+    manifest = parse_manifest(json.dumps(raw).encode())
+    assert getattr(manifest, name) == value.strip()
+
+
+def test_negative_counts_are_not_u64() -> None:
+    raw = json.loads(valid_manifest().to_bytes())
+    raw["stats"]["transcript_count"] = -1
+    raw["canonical_feature_counts"] = {"gene": -3}
+    with pytest.raises(StoreError) as caught:
+        parse_manifest(json.dumps(raw).encode())
+    assert {v.field for v in caught.value.violations} == {"stats.transcript_count", "canonical_feature_counts"}
+
+
+@pytest.mark.parametrize("blank", [" ", "\t\n", "\u3000", "\xa0 "])
+@pytest.mark.parametrize(
+    "name", ["artifact_version", "toolchain_hash", "evidence_bundle_path", "identity_schema_version"]
+)
+def test_whitespace_only_values_are_blank_as_atlas_trims_them(name: str, blank: str) -> None:
+    assert name in _broken(**{name: blank})
+
+
+def test_trimming_follows_rust_not_python() -> None:
+    """U+001F is whitespace to Python's strip() but not to Rust's trim(): Atlas accepts it as a value."""
+    assert "\x1f".strip() == ""
+    assert "toolchain_hash" not in _broken(toolchain_hash="\x1f")
+    assert rust_trim(" \u2003a\u3000 ") == "a"
+    assert is_blank("\u2028\u2029")
 
 
 @pytest.mark.parametrize("data", [b"", b"{", b"[1]", b'{"dataset": "110/homo_sapiens/GRCh38"}'])
