@@ -25,7 +25,7 @@ OBSERVE_READINESS: Final = "ops/observe/readiness.json"
 # Paths under this prefix live inside the evidence tarball, not in the release folder (contract 4.3).
 BUNDLE_PREFIX: Final = "artifacts/"
 
-# Where a release ships the JSON Schemas of its own files. Atlas pairs each file with its schema in three ways, all
+# Where a release ships the JSON Schemas of its own files. Atlas pairs each file with its schema in these ways, all
 # read from its source at 09b857200c15: the authored inventory map `ops/inventory/contracts-map.json` (path ->
 # schema; read from DIR at check time, see CONTRACTS_MAP), schemas kept beside the evidence they describe
 # (`ops/release/evidence/*.schema.json`; `release.rs` `run_release_verify` reads manifest.schema.json for the

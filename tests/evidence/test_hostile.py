@@ -183,3 +183,23 @@ def test_a_release_file_that_is_a_folder_or_a_dangling_link(release: Path) -> No
     broken = failed(release)
     assert any(f.where == EVIDENCE_POLICY and "not a regular file" in f.message for f in broken)
     assert any(f.where == IDENTITY and "no such file" in f.message for f in broken)
+
+
+def test_a_contracts_map_pointing_outside_the_release_is_a_finding(release: Path) -> None:
+    (release.parent / "outside.schema.json").write_text("{}")
+    (release / "ops/inventory").mkdir(parents=True, exist_ok=True)
+    write_json(
+        release,
+        "ops/inventory/contracts-map.json",
+        {"items": [{"path": IDENTITY, "schema": "../outside.schema.json"}]},
+    )
+    schema_findings = [f for f in failed(release) if f.check.startswith(f"{IDENTITY} matches ")]
+    assert [(f.check, f.observed) for f in schema_findings] == [(f"{IDENTITY} matches ../outside.schema.json", None)]
+    assert "escapes the release folder" in schema_findings[0].message
+
+
+@pytest.mark.parametrize("content", [b"[]", b"{", b'{"items": {"path": 1}}', b'{"items": [1, {"path": 2}]}'])
+def test_a_malformed_contracts_map_leaves_the_other_pairings_in_force(release: Path, content: bytes) -> None:
+    (release / "ops/inventory").mkdir(parents=True, exist_ok=True)
+    (release / "ops/inventory/contracts-map.json").write_bytes(content)
+    assert failed(release) == []
