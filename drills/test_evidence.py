@@ -105,7 +105,7 @@ def test_served_digests_trace_to_restored_bytes(
     staging = restored_atlas.staging
     listed = restored_atlas.restore.manifest.by_path()
     lock, _ = read_json(staging, DATASETS_LOCK)
-    inputs = {e.get("id"): e.get("checksums", {}) for e in (lock.get("datasets", []) if isinstance(lock, dict) else [])}
+    inputs = {e.get("id"): e.get("checksums", {}) for e in (lock.get("entries", []) if isinstance(lock, dict) else [])}
     catalog, problem = restored_catalog(staging)
     for dataset in catalog.dataset_ids() if catalog else []:
         where = f"GET /v1/datasets/{dataset.canonical}?include_bom=1"

@@ -106,7 +106,7 @@ def test_everything_the_policy_requires_holds(restored_atlas: RestoredAtlas, evi
             observed=schema_problems(lock, "datasets-manifest-lock") if lock is not None else [problem],
             where=DATASETS_LOCK,
         )
-        entries = lock.get("datasets", lock) if isinstance(lock, dict) else lock
+        entries = lock.get("entries", lock) if isinstance(lock, dict) else lock
         evidence.equal(
             "manifest.lock covers the inventory", expected=inventory, observed=_ids(entries), where=DATASETS_LOCK
         )
@@ -131,8 +131,8 @@ def test_everything_the_policy_requires_holds(restored_atlas: RestoredAtlas, evi
         evidence.equal(
             "dataset index has nothing missing or stale",
             expected=[[], []],
-            observed=[index.get("missing"), index.get("stale")],
-            where=f"{DATASET_INDEX}: missing, stale",
+            observed=[index.get("missing_dataset_ids", []), index.get("stale_dataset_ids", [])],
+            where=f"{DATASET_INDEX}: missing_dataset_ids, stale_dataset_ids",
         )
     evidence.assert_ok()
 

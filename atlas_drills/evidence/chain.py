@@ -22,7 +22,7 @@ from atlas_drills.evidence.paths import (
     RELEASE_ID_SHA_DIGITS,
     RELEASE_VERIFY,
 )
-from atlas_drills.evidence.release_dir import ReleaseDir
+from atlas_drills.evidence.release_dir import ReleaseDir, path_problem
 from atlas_drills.findings import Finding
 
 IDENTITY_FIELDS: Final = ("release_id", "git_sha", "governance_version")
@@ -209,9 +209,6 @@ def _named_paths(release: ReleaseDir, doc: Any) -> list[Finding]:
     for index, image in enumerate(images if isinstance(images, list) else []):
         source = field(image, "source_path")
         findings.append(path_link(release, check, source, f"{EVIDENCE_MANIFEST}: image_artifacts[{index}].source_path"))
-    assets = field(doc, "dataset_assets")
-    for index, asset in enumerate(assets if isinstance(assets, list) else []):
-        findings.append(path_link(release, check, asset, f"{EVIDENCE_MANIFEST}: dataset_assets[{index}]"))
     ops_evidence = field(doc, "ops_evidence")
     for key, value in sorted(ops_evidence.items()) if isinstance(ops_evidence, dict) else []:
         if isinstance(value, str):
@@ -220,15 +217,28 @@ def _named_paths(release: ReleaseDir, doc: Any) -> list[Finding]:
 
 
 def check_policy(release: ReleaseDir) -> list[Finding]:
-    """Every path the evidence policy requires is present (folders given with a trailing slash)."""
+    """Every path the evidence policy requires exists in DIR and in the evidence tarball, as Atlas checks them.
+
+    Atlas's `ops evidence verify` (`evidence_commands.rs`) asks only that `repo_root.join(path).exists()`, so a
+    folder counts with or without a trailing slash, and, when the tarball exists, that `tar -tf` lists the path or
+    something under it.
+    """
     policy = release.load_json(EVIDENCE_POLICY)
     if not policy.ok:
         return [blocked("evidence policy required path present", EVIDENCE_POLICY, policy.problem)]
     required = field(policy.value, "required_paths")
-    return [
-        path_link(release, "evidence policy required path present", path, f"{EVIDENCE_POLICY}: required_paths[{i}]")
-        for i, path in enumerate(required if isinstance(required, list) else [])
-    ]
+    findings = []
+    tarball_present = not release.is_absent(BUNDLE)
+    for index, path in enumerate(required if isinstance(required, list) else []):
+        where = f"{EVIDENCE_POLICY}: required_paths[{index}]"
+        problem = release.exists(path)
+        findings.append(
+            link("evidence policy required path present", not problem, "a file or folder", text(path), where, problem)
+        )
+        if tarball_present and isinstance(path, str) and not path_problem(path):
+            problem = release.bundle_holds(path)
+            findings.append(link("evidence tarball holds required path", not problem, "a member", path, where, problem))
+    return findings
 
 
 def check_bundle(release: ReleaseDir) -> list[Finding]:

@@ -17,17 +17,19 @@ from atlas_drills.evidence.chain import (
 from atlas_drills.evidence.datasets import check_datasets
 from atlas_drills.evidence.release_dir import ReleaseDir
 from atlas_drills.evidence.schemas import validate_in
+from atlas_drills.evidence.verify_rules import check_verify_rules
 from atlas_drills.findings import Finding
 
 
 def check_release_evidence(root: Path) -> list[Finding]:
     """Every link of the release evidence chain under `root` (the folder holding `ops/`), passed ones too.
 
-    Order: schema validation of each release file, then identity <-> provenance, provenance -> evidence
-    manifest, the evidence manifest's digests and paths, the evidence policy's required paths, the evidence
-    tarball, the packet, the signing ledger, release verification, and the dataset governance files. Never raises
-    on hostile content: a missing file, bad JSON, a path escaping `root` or an unsafe tarball member is a failed
-    finding.
+    Order: schema validation of each release file (against the schema the release ships, else the suite's own),
+    then identity <-> provenance, provenance -> evidence manifest, the evidence manifest's digests and paths, the
+    evidence policy's required paths, Atlas's `ops evidence verify` rules (what the tarball holds, which assets
+    exist, what the policy demands), the evidence tarball, the packet, the signing ledger, release verification,
+    and the dataset governance files. Never raises on hostile content: a missing file, bad JSON, a path escaping
+    `root` or an unsafe tarball member is a failed finding.
     """
     release = ReleaseDir(root)
     return [
@@ -36,6 +38,7 @@ def check_release_evidence(root: Path) -> list[Finding]:
         *check_provenance(release),
         *check_evidence_manifest(release),
         *check_policy(release),
+        *check_verify_rules(release),
         *check_bundle(release),
         *check_packet(release),
         *check_ledger(release),

@@ -1,7 +1,8 @@
 """`atlas-drills evidence check DIR [--json]`: check a release folder's evidence chain.
 
-Exit codes: 0 every link holds; 1 at least one link is broken (each failed finding printed first); 2 DIR does not
-exist or holds no `ops/` folder.
+Text output: the broken links grouped by file, one line each (field, expected, observed), the schema that judged
+each release file, and a summary line; `--json` prints every finding in full. Exit codes: 0 every link holds; 1 at
+least one link is broken; 2 DIR does not exist or holds no `ops/` folder.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
+from atlas_drills.evidence import render
 from atlas_drills.evidence.check import check_release_evidence
 from atlas_drills.findings import Finding
 
@@ -37,7 +39,8 @@ def register(commands: Any) -> None:
         "Exit 0 when every link holds, 1 when any is broken, 2 when DIR does not exist or holds no ops/.",
     )
     check.add_argument("dir", type=Path, metavar="DIR", help="release folder (the one holding ops/)")
-    check.add_argument("--json", action="store_true", help="print every finding as a JSON array")
+    check.add_argument("--json", action="store_true", help="print every finding, complete, as a JSON array")
+    check.add_argument("--all", action="store_true", help="also list every link that holds")
     check.set_defaults(handler=run_check)
 
 
@@ -62,17 +65,18 @@ def run_check(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([f.as_dict() for f in findings], indent=2))
     else:
-        _print_text(root, findings, failed)
+        _print_text(root, findings, failed, args.all)
     return EXIT_BROKEN if failed else EXIT_OK
 
 
-def _print_text(root: Path, findings: list[Finding], failed: list[Finding]) -> None:
-    for finding in failed:
-        print(f"FAIL {finding.check} at {finding.where}: expected {finding.expected!r}, observed {finding.observed!r}")
-        if finding.message:
-            print(f"     {finding.message}")
-    for finding in findings:
-        if finding.ok:
-            print(f"ok   {finding.check} at {finding.where}")
+def _print_text(root: Path, findings: list[Finding], failed: list[Finding], show_all: bool) -> None:
+    """Failures grouped by file, one line per broken link; then which schema judged each file; then a summary."""
+    for line in render.failures(failed):
+        print(line)
+    if show_all:
+        for line in render.passes([f for f in findings if f.ok]):
+            print(line)
+    for line in render.judges(findings):
+        print(line)
     verdict = "evidence chain holds" if not failed else "evidence chain BROKEN"
     print(f"{root}: {verdict}: {len(findings) - len(failed)} of {len(findings)} links hold, {len(failed)} broken")

@@ -21,13 +21,21 @@ from atlas_drills.findings import Finding
 INPUT_KINDS: Final = ("gff3", "fasta", "fai")
 
 
-def _entries(document: Any) -> list[dict[str, Any]]:
-    datasets = field(document, "datasets")
+# The list each file keeps its datasets under, as Atlas's dev-atlas types read them (`types_and_manifests.rs`:
+# `DatasetsManifest.datasets`, `DatasetManifestLock.entries`).
+INVENTORY_KEY: Final = "datasets"
+LOCK_KEY: Final = "entries"
+# dataset-index.json lists (`DatasetIndex`): Atlas requires both empty (`datasets_and_e2e_validations.rs`).
+INDEX_PROBLEM_KEYS: Final = ("missing_dataset_ids", "stale_dataset_ids")
+
+
+def _entries(document: Any, key: str = INVENTORY_KEY) -> list[dict[str, Any]]:
+    datasets = field(document, key)
     return [entry for entry in datasets if isinstance(entry, dict)] if isinstance(datasets, list) else []
 
 
-def _names_by_id(document: Any) -> dict[str, Any]:
-    return {str(entry.get("id")): text(entry.get("name")) for entry in _entries(document)}
+def _ids(document: Any, key: str = INVENTORY_KEY) -> list[str]:
+    return sorted({str(entry.get("id")) for entry in _entries(document, key)})
 
 
 def check_datasets(release: ReleaseDir) -> list[Finding]:
@@ -43,30 +51,31 @@ def check_datasets(release: ReleaseDir) -> list[Finding]:
 
 
 def check_lock(release: ReleaseDir, inventory: Any) -> list[Finding]:
-    """manifest.lock pins exactly the inventory's datasets, and its checksums match the inputs present in DIR."""
+    """manifest.lock pins exactly the inventory's dataset ids (Atlas compares the id sets), and its checksums match
+    the inputs present in DIR."""
     lock = release.load_json(DATASETS_LOCK)
     if not lock.ok:
         return [blocked("manifest.lock matches the dataset inventory", DATASETS_LOCK, lock.problem)]
-    expected, observed = _names_by_id(inventory), _names_by_id(lock.value)
+    expected, observed = _ids(inventory), _ids(lock.value, LOCK_KEY)
     findings = [
         link(
             "manifest.lock matches the dataset inventory",
             expected == observed,
             expected,
             observed,
-            f"{DATASETS_LOCK}: datasets",
-            "" if expected == observed else f"{DATASETS_LOCK} and {DATASETS_MANIFEST} list different datasets",
+            f"{DATASETS_LOCK}: {LOCK_KEY}",
+            "" if expected == observed else f"{DATASETS_LOCK} and {DATASETS_MANIFEST} list different dataset ids",
         )
     ]
     paths_by_id = {str(entry.get("id")): field(entry, "paths") for entry in _entries(inventory)}
-    for index, entry in enumerate(_entries(lock.value)):
+    for index, entry in enumerate(_entries(lock.value, LOCK_KEY)):
         paths, checksums = paths_by_id.get(str(entry.get("id"))), field(entry, "checksums")
         for kind in INPUT_KINDS:
             recorded, path = field(checksums, kind), field(paths, kind)
             # Inputs are part of a build root, which a release folder need not carry: check only what is there.
             if not recorded or path is None or release.is_absent(path):
                 continue
-            where = f"{DATASETS_LOCK}: datasets[{index}].checksums.{kind}"
+            where = f"{DATASETS_LOCK}: {LOCK_KEY}[{index}].checksums.{kind}"
             findings.append(digest_link(release, "manifest.lock checksum matches input", path, recorded, where))
     return findings
 
@@ -76,9 +85,9 @@ def check_index(release: ReleaseDir, inventory: Any) -> list[Finding]:
     index = release.load_json(DATASET_INDEX)
     if not index.ok:
         return [blocked("dataset index matches the dataset inventory", DATASET_INDEX, index.problem)]
-    expected = sorted(_names_by_id(inventory))
+    expected = _ids(inventory)
     ids = field(index.value, "dataset_ids")
-    observed = sorted(str(i) for i in ids) if isinstance(ids, list) else text(ids)
+    observed = sorted({str(i) for i in ids}) if isinstance(ids, list) else text(ids)
     findings = [
         link(
             "dataset index matches the dataset inventory",
@@ -89,10 +98,13 @@ def check_index(release: ReleaseDir, inventory: Any) -> list[Finding]:
             "" if observed == expected else f"{DATASET_INDEX} and {DATASETS_MANIFEST} list different dataset ids",
         )
     ]
-    for key in ("missing", "stale"):
+    for key in INDEX_PROBLEM_KEYS:
         value = field(index.value, key)
         shown = [text(v) for v in value] if isinstance(value, list) else text(value)
-        findings.append(link(f"dataset index has no {key} datasets", value == [], [], shown, f"{DATASET_INDEX}: {key}"))
+        # Atlas's serde type defaults an absent list to empty: absent is as good as [] here (the schema decides
+        # whether the key is required).
+        ok = value == [] or (isinstance(index.value, dict) and key not in index.value)
+        findings.append(link(f"dataset index lists no {key}", ok, [], shown, f"{DATASET_INDEX}: {key}"))
     return findings
 
 

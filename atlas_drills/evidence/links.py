@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from atlas_drills.evidence.release_dir import ReleaseDir
+from atlas_drills.evidence.paths import BUNDLE_PREFIX
+from atlas_drills.evidence.release_dir import ReleaseDir, path_problem
 from atlas_drills.findings import Finding
 from atlas_drills.store.canonical import is_sha256_hex
 
@@ -50,3 +51,19 @@ def path_link(release: ReleaseDir, check: str, path: Any, where: str, expected: 
     if problem:
         return link(check, False, expected or "a path that resolves", text(path), where, problem)
     return link(check, True, expected or "a path that resolves", path, where)
+
+
+def exists_link(release: ReleaseDir, check: str, path: Any, where: str) -> Finding:
+    """`path` names something, a folder included, as Atlas's `Path::exists` asks; `artifacts/` paths are looked up
+    in the evidence tarball (a member, or members under it)."""
+    if isinstance(path, str) and not path_problem(path) and path.startswith(BUNDLE_PREFIX):
+        problem = release.bundle_holds(path)
+    else:
+        problem = release.exists(path)
+    return link(check, not problem, "a file or folder", text(path), where, problem)
+
+
+def tarball_link(release: ReleaseDir, check: str, path: Any, where: str) -> Finding:
+    """The evidence tarball lists `path` or something under it, as Atlas's `tarball_contains_entry` asks."""
+    problem = path_problem(path) or release.bundle_holds(str(path))
+    return link(check, not problem, "a member of the evidence tarball", text(path), where, problem)

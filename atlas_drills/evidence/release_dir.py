@@ -43,6 +43,7 @@ class BundleIndex:
 
     digests: dict[str, str] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)  # member name -> why it cannot be used
+    names: set[str] = field(default_factory=set)  # every member name as listed, folders included (`tar -tf`)
     error: str = ""  # why the tarball could not be read at all
 
 
@@ -74,6 +75,7 @@ def read_bundle(path: Path) -> BundleIndex:
         with tarfile.open(path, mode="r|*") as tar:
             for info in tar:
                 name = _member_name(info.name)
+                index.names.add(name)
                 problem = path_problem(name)
                 if info.isdir():
                     continue
@@ -213,6 +215,31 @@ class ReleaseDir:
         if relpath.endswith("/"):
             return self._folder_problem(relpath)
         return self.file(relpath)[1]
+
+    def exists(self, relpath: object) -> str:
+        """ "" when `relpath` names anything inside DIR, a folder included (Atlas's `Path::exists`); else why not."""
+        problem = path_problem(relpath)
+        if problem:
+            return problem
+        assert isinstance(relpath, str)
+        try:
+            real = (self.root / relpath).resolve()
+        except (OSError, RuntimeError) as exc:
+            return f"{relpath}: cannot resolve: {exc}"
+        if not real.is_relative_to(self._real_root):
+            return f"{relpath!r} resolves outside the release folder (symlink to {real})"
+        return "" if real.exists() else f"{relpath}: no such file or folder in the release folder"
+
+    def bundle_holds(self, relpath: str) -> str:
+        """ "" when the evidence tarball lists `relpath` itself or anything under it, as Atlas's
+        `tarball_contains_entry` decides (`tar -tf`, exact name or `<path>/` prefix); else why not."""
+        bundle = self.bundle
+        if bundle.error:
+            return f"{relpath}: {BUNDLE} cannot be read ({bundle.error})"
+        name = _member_name(relpath).rstrip("/")
+        prefix = name + "/"
+        held = any(member.rstrip("/") == name or member.startswith(prefix) for member in bundle.names)
+        return "" if held else f"{relpath}: {BUNDLE} holds no member of that name or under it"
 
     def _folder_problem(self, relpath: str) -> str:
         real = (self.root / relpath).resolve()

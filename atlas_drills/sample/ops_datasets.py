@@ -21,6 +21,8 @@ PROMOTION_RULES = "ops/datasets/promotion-rules.json"
 DATASET_INDEX = "ops/datasets/generated/dataset-index.json"
 ROLLBACK_POLICY = "ops/datasets/rollback-policy.json"
 OBSERVE_READINESS = "ops/observe/readiness.json"
+PINS = "ops/inventory/pins.yaml"
+PROMOTION_ENVIRONMENTS = ("dev", "ci", "prod")
 RUNTIME_CONFIG = "config/atlas.env"
 
 ROLLBACK_STEPS = (
@@ -72,7 +74,8 @@ class ServedDataset:
 
 
 def write_dataset_governance(tree: ReleaseTree, served: list[ServedDataset], rollback_depth: int) -> None:
-    """`ops/datasets/*`: inventory, lock, promotion rules, generated index, rollback policy."""
+    """`ops/datasets/*`: inventory, lock, promotion rules, generated index, rollback policy; and the pins the
+    promotion rules read. Field names are Atlas's (`ops/schema/datasets/*.schema.json`)."""
     ordered = sorted(served, key=lambda s: s.manifest.dataset)
     ids = [s.manifest.dataset.canonical for s in ordered]
     tree.write_json(
@@ -89,7 +92,7 @@ def write_dataset_governance(tree: ReleaseTree, served: list[ServedDataset], rol
         DATASETS_LOCK,
         {
             "schema_version": 1,
-            "datasets": [
+            "entries": [
                 {"name": s.name, "id": s.manifest.dataset.canonical, "checksums": s.input_checksums} for s in ordered
             ],
         },
@@ -98,15 +101,29 @@ def write_dataset_governance(tree: ReleaseTree, served: list[ServedDataset], rol
         PROMOTION_RULES,
         {
             "schema_version": 1,
+            "pins_source": PINS,
+            "manifest_lock": DATASETS_LOCK,
+            "environments": list(PROMOTION_ENVIRONMENTS),
             "rules": [
                 "dataset_id_must_exist_in_manifest",
                 "dataset_id_must_exist_in_pins",
                 "promotion_is_append_only",
             ],
-            "manifest_lock": DATASETS_LOCK,
         },
     )
-    tree.write_json(DATASET_INDEX, {"schema_version": 1, "dataset_ids": ids, "missing": [], "stale": []})
+    tree.write(PINS, ("schema_version: 1\ndataset_ids:\n" + "".join(f'  - "{i}"\n' for i in ids)).encode())
+    # No `generated_by` here: Atlas's dataset-index schema allows no key beyond these six.
+    tree.write_json(
+        DATASET_INDEX,
+        {
+            "schema_version": 1,
+            "source_manifest": DATASETS_MANIFEST,
+            "source_lock": DATASETS_LOCK,
+            "dataset_ids": ids,
+            "missing_dataset_ids": [],
+            "stale_dataset_ids": [],
+        },
+    )
     tree.write_json(
         ROLLBACK_POLICY,
         {

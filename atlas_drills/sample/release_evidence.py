@@ -3,8 +3,12 @@
 The files reference each other as Atlas's do (contract 4.8), and are written in dependency order so every
 `{path, sha256}` pair is the digest of the bytes already on disk:
 
-    bundle.tar, chart, SBOMs, policy, identity -> provenance -> evidence manifest
+    chart, SBOMs, policy, identity -> provenance -> evidence manifest (without its tarball and index digests)
+    -> bundle.tar (holding that manifest and every path the policy requires) -> evidence manifest (final)
     -> signing/checksums.json -> release-sign.json -> release-verify.json -> packet.json
+
+That is the order of Atlas's `ops evidence collect`, and every file has the shape Atlas's own schemas for it ask
+(`ops/release/evidence/*.schema.json`, `configs/schemas/contracts/release/*.schema.json`).
 
 As in Atlas, the evidence carries the datasets' *input* digests (ingest plan, ops/datasets/manifest.lock), never
 the digests of served artifacts: a backup must record those itself.
@@ -12,13 +16,15 @@ the digests of served artifacts: a backup must record those itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from atlas_drills import TOOL_NAME, __version__
 from atlas_drills.runtime_config import ALLOWED_ENV
+from atlas_drills.sample import evidence_assets as assets
 from atlas_drills.sample.config import ReleaseIdentity
 from atlas_drills.sample.files import ReleaseTree, pretty_json
-from atlas_drills.sample.ops_datasets import DATASETS_LOCK, DATASETS_MANIFEST, ServedDataset
+from atlas_drills.sample.ops_datasets import DATASETS_LOCK, DATASETS_MANIFEST, OBSERVE_READINESS, ServedDataset
 from atlas_drills.sample.reproducible import gzip_bytes, tar_bytes
 from atlas_drills.store.canonical import sha256_hex
 from atlas_drills.store.dataset_id import DatasetId
@@ -35,6 +41,11 @@ INDEX_HTML = f"{EVIDENCE}/index.html"
 TOOLCHAIN = f"{EVIDENCE}/toolchain.json"
 ENV_ALLOWLIST = f"{EVIDENCE}/runtime-env-allowlist.json"
 IMAGE_SOURCE = f"{EVIDENCE}/images/runtime.json"
+DOCKER_BASES = f"{EVIDENCE}/images/bases.lock"
+AUTH_MODEL = f"{EVIDENCE}/security/auth-model.yaml"
+ACCESS_POLICY = f"{EVIDENCE}/security/access-policy.yaml"
+# The evidence policy's required paths, as Atlas writes them: files and folders, no trailing slash.
+REQUIRED_PATHS = (IDENTITY, EVIDENCE_MANIFEST, f"{EVIDENCE}/packages", f"{EVIDENCE}/sboms", INDEX_HTML)
 PROVENANCE = "ops/release/provenance.json"
 SIGNING = "ops/release/signing"
 CHECKSUMS = f"{SIGNING}/checksums.json"
@@ -46,19 +57,20 @@ PACKET = "ops/release/packet/packet.json"
 INGEST_PLAN = "artifacts/ingest/ingest-plan.json"
 INGEST_RUN = "artifacts/ingest/ingest-run.json"
 INGEST_QUERY = "artifacts/ingest/endtoend-ingest-query.json"
-OPS_EVIDENCE_KEYS = (
-    "install_evidence",
-    "render_evidence",
-    "validate_evidence",
-    "install_matrix_report",
-    "render_matrix_report",
-    "schema_coverage_report",
-    "network_policy_coverage_report",
-    "rbac_coverage_report",
-    "inventory_snapshot",
-    "tool_versions",
-)
 REDACTION_SECRET_KEYS = ("password", "secret", "token", "api_key")
+# The contracts Atlas's `release sign` and `release verify` report (release.rs), each true for the sample.
+SIGN_CONTRACTS = ("REL-SIGN-001", "REL-SIGN-002", "REL-SIGN-003", "REL-SIGN-006")
+VERIFY_CONTRACTS = (
+    "REL-SIGN-001",
+    "REL-SIGN-002",
+    "REL-SIGN-003",
+    "REL-SIGN-004",
+    "REL-SIGN-005",
+    "REL-SIGN-006",
+    "REL-TAR-001",
+    "REL-MAN-001",
+    "REL-PROV-001",
+)
 GENERATED_BY = f"{TOOL_NAME} sample build"
 
 
@@ -86,8 +98,6 @@ def write_release_evidence(tree: ReleaseTree, inputs: EvidenceInputs) -> None:
             "governance_version": identity.governance_version,
         },
     )
-    bundle = _bundle_members(inputs)
-    tree.write(BUNDLE, tar_bytes(bundle))
     tree.write_json(
         PROVENANCE,
         {
@@ -102,13 +112,34 @@ def write_release_evidence(tree: ReleaseTree, inputs: EvidenceInputs) -> None:
             "checksum_list_path": CHECKSUMS,
         },
     )
-    tree.write_json(EVIDENCE_MANIFEST, _evidence_manifest(tree))
-    _write_signing(tree, bundle)
-    _write_packet(tree, bundle)
+    artifacts = _artifact_members(inputs)
+    manifest = _evidence_manifest(tree, artifacts)
+    tree.write_json(EVIDENCE_MANIFEST, manifest)
+    # As Atlas does: the tarball carries the manifest as first written, every path the policy requires and every
+    # file the manifest names that Atlas's `ops evidence verify` looks for in it; the manifest is then rewritten
+    # with the tarball's digest and the index page.
+    on_disk = {path: (tree.root / path).read_bytes() for path in _bundled_files(tree)}
+    tree.write(BUNDLE, tar_bytes(artifacts | on_disk))
+    tree.write_json(
+        EVIDENCE_MANIFEST,
+        manifest | {"index_html": tree.path_sha(INDEX_HTML), "evidence_tarball": tree.path_sha(BUNDLE)},
+    )
+    _write_signing(tree, artifacts)
+    _write_packet(tree, artifacts)
+
+
+def _bundled_files(tree: ReleaseTree) -> list[str]:
+    """Every file under the policy's required paths (a folder stands for the files in it), and the files outside
+    `artifacts/` the manifest names in the sections whose paths Atlas wants in the tarball."""
+    required = {
+        path for path in tree.digests if any(path == req or path.startswith(f"{req}/") for req in REQUIRED_PATHS)
+    }
+    named = {AUTH_MODEL, ACCESS_POLICY, SBOM, OBSERVE_READINESS, DATASETS_MANIFEST, DATASETS_LOCK}
+    return sorted(required | named)
 
 
 def _write_static_evidence(tree: ReleaseTree) -> None:
-    """The release's supporting files: chart package, SBOM, policy, index, toolchain, env allowlist."""
+    """The release's supporting files: chart package, SBOM, policy, index, toolchain, env allowlist, auth."""
     chart_yaml = f"apiVersion: v2\nname: bijux-atlas\nversion: {CHART_VERSION}\nappVersion: {CHART_VERSION}\n"
     values_yaml = "server:\n  readinessProbePath: /readyz\n  livenessProbePath: /healthz\n"
     chart = tar_bytes({"bijux-atlas/Chart.yaml": chart_yaml.encode(), "bijux-atlas/values.yaml": values_yaml.encode()})
@@ -127,8 +158,13 @@ def _write_static_evidence(tree: ReleaseTree) -> None:
         EVIDENCE_POLICY,
         {
             "schema_version": 1,
-            "required_paths": [IDENTITY, EVIDENCE_MANIFEST, f"{EVIDENCE}/packages/", f"{EVIDENCE}/sboms/", INDEX_HTML],
+            "required_paths": list(REQUIRED_PATHS),
+            # The sample has one runtime image, no production profiles: it must not claim them.
+            "require_prod_image_artifacts": False,
+            "accepted_sbom_formats": ["spdx-json", "cyclonedx-json"],
+            "accepted_scan_report_formats": ["json", "sarif"],
             "cve_budget": {"max_critical": 0, "max_high": 0},
+            "cve_overrides": [],
         },
     )
     tree.write(
@@ -139,10 +175,15 @@ def _write_static_evidence(tree: ReleaseTree) -> None:
     tree.write_json(TOOLCHAIN, toolchain_inventory())
     tree.write_json(ENV_ALLOWLIST, {"schema_version": 1, "allowed": sorted(ALLOWED_ENV)})
     tree.write_json(IMAGE_SOURCE, {"schema_version": 1, "image": "bijux-atlas", "profile": "runtime"})
+    tree.write_json(DOCKER_BASES, {"schema_version": 1, "bases": {}, "synthetic": True})
+    # Matches the sample's runtime configuration (ATLAS_AUTH_MODE=disabled).
+    tree.write(AUTH_MODEL, b"schema_version: 1\nmode: disabled\n")
+    tree.write(ACCESS_POLICY, b"schema_version: 1\ndefault: deny\nallow: []\n")
 
 
-def _bundle_members(inputs: EvidenceInputs) -> dict[str, bytes]:
-    """`bundle.tar`: ingest evidence (input digests per dataset) and the ops evidence reports."""
+def _artifact_members(inputs: EvidenceInputs) -> dict[str, bytes]:
+    """The `artifacts/` members of `bundle.tar`: ingest evidence (input digests per dataset) and the ops, audit,
+    governance and supply-chain reports the evidence manifest names."""
     ids = [s.manifest.dataset.canonical for s in inputs.served]
     current = inputs.current
     members = {
@@ -165,13 +206,20 @@ def _bundle_members(inputs: EvidenceInputs) -> dict[str, bytes]:
             }
         ),
     }
-    for key in OPS_EVIDENCE_KEYS:
-        members[f"artifacts/ops/{key.replace('_', '-')}.json"] = pretty_json({"schema_version": 1, "status": "ok"})
-    return members
+    return members | assets.asset_members(len(ids))
 
 
-def _evidence_manifest(tree: ReleaseTree) -> dict[str, object]:
-    """Every key the evidence-manifest schema requires (contract 4.3)."""
+def _member_sha(artifacts: dict[str, bytes], name: str) -> dict[str, str]:
+    return {"path": name, "sha256": sha256_hex(artifacts[name])}
+
+
+def _evidence_manifest(tree: ReleaseTree, artifacts: dict[str, bytes]) -> dict[str, object]:
+    """Every key Atlas's evidence-manifest schema requires but the two added once the tarball exists
+    (`evidence_tarball`, `index_html`), in the shapes Atlas writes (contract 4.3)."""
+
+    def named(keys: tuple[str, ...], member: Callable[[str], str]) -> dict[str, object]:
+        return {key: _member_sha(artifacts, member(key)) for key in keys}
+
     return {
         "schema_version": 2,
         "generated_by": GENERATED_BY,
@@ -180,27 +228,28 @@ def _evidence_manifest(tree: ReleaseTree) -> dict[str, object]:
         "provenance": tree.path_sha(PROVENANCE),
         "chart_package": tree.path_sha(CHART),
         "image_artifacts": [{"source_path": IMAGE_SOURCE, "profile": "runtime", "repository": "bijux-atlas"}],
-        "docker_bases_lock": IMAGE_SOURCE,
-        "toolchain_inventory": TOOLCHAIN,
-        "auth_policy": EVIDENCE_POLICY,
-        "supply_chain": {"sboms": f"{EVIDENCE}/sboms/", "checksums": CHECKSUMS},
+        "docker_bases_lock": tree.path_sha(DOCKER_BASES),
+        "toolchain_inventory": tree.path_sha(TOOLCHAIN),
+        "auth_policy": {"auth_model": tree.path_sha(AUTH_MODEL), "access_policy": tree.path_sha(ACCESS_POLICY)},
+        "supply_chain": {
+            "action_pins_report": _member_sha(artifacts, assets.ACTION_PINS_REPORT),
+            "docs_toolchain_inventory": [_member_sha(artifacts, name) for name in assets.DOCS_TOOLCHAIN],
+        },
         "docs_site_summary": {"site_dir": EVIDENCE, "file_count": 1, "sha256": tree.digests[INDEX_HTML]},
-        "runtime_env_allowlist": ENV_ALLOWLIST,
+        "runtime_env_allowlist": tree.path_sha(ENV_ALLOWLIST),
         "sboms": [{"path": SBOM, "format": "spdx-json", "sha256": tree.digests[SBOM]}],
         "scan_reports": [],
-        "audit_assets": [],
-        "governance_assets": [],
+        "audit_assets": named(assets.AUDIT_ASSET_KEYS, assets.audit_member),
+        "governance_assets": named(assets.GOVERNANCE_ASSET_KEYS, assets.governance_member),
         "reports": [],
         "simulation_summaries": [],
         "drill_summaries": [],
-        "ops_evidence": {key: f"artifacts/ops/{key.replace('_', '-')}.json" for key in OPS_EVIDENCE_KEYS}
+        "ops_evidence": named(assets.OPS_EVIDENCE_KEYS, assets.ops_evidence_member)
         | {"redaction_secret_keys": list(REDACTION_SECRET_KEYS)},
-        "evidence_tarball": tree.path_sha(BUNDLE),
         "redacted_logs": [],
-        "observability_assets": [],
-        "perf_assets": [],
+        "observability_assets": [OBSERVE_READINESS],
+        "perf_assets": [assets.PERF_BUDGET],
         "dataset_assets": [DATASETS_MANIFEST, DATASETS_LOCK, INGEST_PLAN, INGEST_RUN, INGEST_QUERY],
-        "index_html": INDEX_HTML,
     }
 
 
@@ -231,9 +280,14 @@ def _write_signing(tree: ReleaseTree, bundle: dict[str, bytes]) -> None:
         {
             "schema_version": 1,
             "status": "ok",
-            "method": "sha256-ledger",
-            "checksum_list_path": CHECKSUMS,
-            "checksum_list_sha256": tree.digests[CHECKSUMS],
+            "policy_path": SIGNING_POLICY,
+            "checksums_path": CHECKSUMS,
+            "provenance_path": PROVENANCE,
+            "signed_items": items,
+            "verification_command": f"{TOOL_NAME} evidence check .",
+            "mechanism": "sha256-ledger",
+            "contracts": dict.fromkeys(SIGN_CONTRACTS, True),
+            "errors": [],
         },
     )
     tree.write_json(
@@ -241,9 +295,10 @@ def _write_signing(tree: ReleaseTree, bundle: dict[str, bytes]) -> None:
         {
             "schema_version": 1,
             "status": "ok",
+            "evidence_tarball": BUNDLE,
+            "checksums_path": CHECKSUMS,
+            "contracts": dict.fromkeys(VERIFY_CONTRACTS, True),
             "errors": [],
-            "verified_items": len(items),
-            "contracts": {"REL-SIGN-001": True, "REL-VERIFY-001": True, "REL-VERIFY-002": True},
         },
     )
 

@@ -174,7 +174,7 @@ def test_a_missing_required_field_names_the_file_and_field(release: Path) -> Non
     del identity["git_sha"]
     write_json(release, IDENTITY, identity)
     broken = failed(check_release_evidence(release))
-    schema = [f for f in broken if f.check == f"{IDENTITY} matches identity.schema.json"]
+    schema = [f for f in broken if f.check == f"{IDENTITY} matches atlas-drills release/identity.schema.json"]
     assert [(f.where, f.observed, f.message) for f in schema] == [
         (f"{IDENTITY}: git_sha", "absent", f"{IDENTITY}: git_sha: 'git_sha' is a required property")
     ]
@@ -236,7 +236,7 @@ def test_release_verify_not_ok(release: Path) -> None:
 
 def test_lock_and_inventory_disagree(release: Path) -> None:
     lock = read_json(release, DATASETS_LOCK)
-    dropped = lock["datasets"].pop()
+    dropped = lock["entries"].pop()
     write_json(release, DATASETS_LOCK, lock)
     broken = {f.check: f for f in failed(check_release_evidence(release))}
     link = broken["manifest.lock matches the dataset inventory"]
@@ -247,20 +247,20 @@ def test_lock_and_inventory_disagree(release: Path) -> None:
 def test_lock_checksum_of_a_changed_input_fails(release: Path) -> None:
     entry = read_json(release, DATASETS_MANIFEST)["datasets"][-1]
     flip_one_byte(release / entry["paths"]["gff3"])
-    locked = [item["id"] for item in read_json(release, DATASETS_LOCK)["datasets"]].index(entry["id"])
+    locked = [item["id"] for item in read_json(release, DATASETS_LOCK)["entries"]].index(entry["id"])
     assert failed_checks(release) == {
-        ("manifest.lock checksum matches input", f"{DATASETS_LOCK}: datasets[{locked}].checksums.gff3")
+        ("manifest.lock checksum matches input", f"{DATASETS_LOCK}: entries[{locked}].checksums.gff3")
     }
 
 
 def test_dataset_index_stale_and_wrong_ids(release: Path) -> None:
     index = read_json(release, DATASET_INDEX)
     index["dataset_ids"] = index["dataset_ids"][:1]
-    index["stale"] = ["109/homo_sapiens/GRCh38"]
+    index["stale_dataset_ids"] = ["109/homo_sapiens/GRCh38"]
     write_json(release, DATASET_INDEX, index)
     checks = {check for check, _ in failed_checks(release)}
-    assert {"dataset index matches the dataset inventory", "dataset index has no stale datasets"} <= checks
-    assert "dataset index has no missing datasets" not in checks
+    assert {"dataset index matches the dataset inventory", "dataset index lists no stale_dataset_ids"} <= checks
+    assert "dataset index lists no missing_dataset_ids" not in checks
 
 
 def test_promotion_rules_naming_another_lock(release: Path) -> None:
@@ -283,5 +283,5 @@ def test_a_path_the_evidence_policy_requires_is_missing(release: Path) -> None:
     (release / "ops/release/evidence/sboms").rmdir()
     broken = {(f.check, f.where) for f in failed(check_release_evidence(release))}
     policy = "ops/release/evidence/policy.json"
-    index = read_json(release, policy)["required_paths"].index("ops/release/evidence/sboms/")
+    index = read_json(release, policy)["required_paths"].index("ops/release/evidence/sboms")
     assert ("evidence policy required path present", f"{policy}: required_paths[{index}]") in broken

@@ -81,10 +81,13 @@ def test_evidence_manifest_has_every_required_key_and_its_digests_match(sample_r
     path_shas = [manifest[key] for key in ("provenance", "chart_package", "evidence_tarball")] + manifest["sboms"]
     for pair in path_shas:
         assert digest_of(sample_release, pair["path"]) == pair["sha256"], pair["path"]
-    for key in ("identity_path", "policy_path", "index_html", "runtime_env_allowlist", "toolchain_inventory"):
+    for key in ("identity_path", "policy_path"):
         assert (sample_release.root / manifest[key]).is_file(), key
+    for key in ("index_html", "runtime_env_allowlist", "toolchain_inventory", "docker_bases_lock"):
+        assert digest_of(sample_release, manifest[key]["path"]) == manifest[key]["sha256"], key
     for key in OPS_EVIDENCE_REQUIRED_KEYS:
-        assert manifest["ops_evidence"][key] in bundle_members(sample_release), key
+        pair = manifest["ops_evidence"][key]
+        assert sha256_hex(bundle_members(sample_release)[pair["path"]]) == pair["sha256"], key
     assert {"ops/datasets/manifest.json", "ops/datasets/manifest.lock"} <= set(manifest["dataset_assets"])
     for relpath in manifest["dataset_assets"]:
         digest_of(sample_release, relpath)
@@ -133,10 +136,17 @@ def test_dataset_lock_matches_every_served_manifest(sample_release: SampleReleas
     inventory = load(sample_release, "ops/datasets/manifest.json")
     index = load(sample_release, "ops/datasets/generated/dataset-index.json")
     ids = [d.canonical for d in sample_release.datasets]
-    assert [entry["id"] for entry in lock["datasets"]] == ids
+    assert [entry["id"] for entry in lock["entries"]] == ids
     assert [entry["id"] for entry in inventory["datasets"]] == ids
-    assert index == {"schema_version": 1, "dataset_ids": ids, "missing": [], "stale": []}
-    for entry, listed in zip(lock["datasets"], inventory["datasets"], strict=True):
+    assert index == {
+        "schema_version": 1,
+        "source_manifest": "ops/datasets/manifest.json",
+        "source_lock": "ops/datasets/manifest.lock",
+        "dataset_ids": ids,
+        "missing_dataset_ids": [],
+        "stale_dataset_ids": [],
+    }
+    for entry, listed in zip(lock["entries"], inventory["datasets"], strict=True):
         dataset = next(d for d in sample_release.datasets if d.canonical == entry["id"])
         served = parse_manifest(manifest_path(sample_release.store_root, dataset).read_bytes()).checksums
         assert entry["checksums"] == {
