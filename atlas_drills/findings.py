@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 CRITERIA = ("release identity", "rollback policy", "readiness", "query paths", "evidence")
-VERDICTS = ("pass", "fail", "inconclusive")
 
 DRILL_ID_PROPERTY = "drill.id"  # on every drill check, from collection
 CRITERION_PROPERTY = "drill.criterion"  # on every drill check that has a criterion marker

@@ -24,9 +24,8 @@ def _merge(args: argparse.Namespace) -> int:
     if args.gate or args.allow_local:
         from plugins.drill_report.model import gate_result
 
-        report["gate"] = gate_result(
-            report["verdict"]["value"], report["drills"], required=True, allow_local=args.allow_local
-        )
+        gate = gate_result(report["verdict"]["value"], report["drills"], required=True, allow_local=args.allow_local)
+        report["gate"] = gate.to_dict()
     path = merge.write_merged(report, args.out)
     verdict = report["verdict"]
     print(f"{verdict['value']}: {verdict['reason']}")

@@ -20,6 +20,7 @@ from atlas_drills.drill.restored import (
     restored_catalog,
     restored_manifest,
     schema_problems,
+    sidecar_problems,
     store_dataset_dirs,
 )
 from atlas_drills.drill.served import LIST_LIMIT, dataset_key, listed_items
@@ -34,8 +35,7 @@ from atlas_drills.expectation import (
 from atlas_drills.store.canonical import sha256_file
 from atlas_drills.store.dataset_id import DatasetId
 from atlas_drills.store.history import release_history
-from atlas_drills.store.layout import derived_dir, manifest_relpath, sqlite_relpath
-from atlas_drills.store.sidecars import check_publish_sidecars
+from atlas_drills.store.layout import manifest_relpath, sqlite_relpath
 from fixtures.evidence import DrillEvidence
 
 pytestmark = pytest.mark.criterion("rollback policy")
@@ -212,11 +212,10 @@ def test_every_manifest_lock_and_marker_matches_the_artifact_bytes(
 ) -> None:
     staging = restored_atlas.staging
     for dataset in store_dataset_dirs(staging):
-        violations = check_publish_sidecars(derived_dir(staging / STORE, dataset), dataset)
         evidence.equal(
             "publish sidecars match the artifact bytes",
             expected=[],
-            observed=[str(v) for v in violations],
+            observed=sidecar_problems(staging, dataset),
             where=f"store/{dataset.directory}/derived",
         )
     evidence.assert_ok()

@@ -40,8 +40,6 @@ class Rule:
     SQLITE_INTEGRITY: Final = "sqlite-integrity"
 
 
-ALL_RULES: Final = frozenset(value for name, value in vars(Rule).items() if name.isupper())
-
 # Where a finding is about the archive as a whole rather than one member.
 WHOLE_ARCHIVE: Final = "<archive>"
 

@@ -10,8 +10,9 @@ from atlas_drills.schemas import problems
 from atlas_drills.store.catalog import Catalog, parse_catalog
 from atlas_drills.store.dataset_id import DatasetId
 from atlas_drills.store.errors import StoreError
-from atlas_drills.store.layout import manifest_path
+from atlas_drills.store.layout import derived_dir, manifest_path
 from atlas_drills.store.manifest import ArtifactManifest, parse_manifest
+from atlas_drills.store.sidecars import check_publish_sidecars
 
 STORE = "store"
 
@@ -55,6 +56,12 @@ def store_dataset_dirs(staging: Path) -> list[DatasetId]:
             release, species, assembly = (part.split("=", 1)[1] for part in path.relative_to(staging / STORE).parts)
             found.append(DatasetId(release, species, assembly))
     return found
+
+
+def sidecar_problems(staging: Path, dataset: DatasetId) -> list[str]:
+    """Every way the dataset's publish sidecars (manifest.lock, immutability marker, lifecycle) disagree with its
+    restored bytes."""
+    return [str(v) for v in check_publish_sidecars(derived_dir(staging / STORE, dataset), dataset)]
 
 
 def schema_problems(document: Any, schema_name: str) -> list[str]:

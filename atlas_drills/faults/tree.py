@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from atlas_drills.runtime_config import parse_env_text, render_env
-from atlas_drills.store.catalog import Catalog, CatalogEntry, read_catalog, write_catalog
+from atlas_drills.store.catalog import Catalog, read_catalog, write_catalog
 from atlas_drills.store.dataset_id import DatasetId
 from atlas_drills.store.layout import derived_dir, manifest_path, sqlite_path
 from atlas_drills.store.sidecars import write_publish_sidecars
@@ -137,7 +137,3 @@ def cache_layout_instead_of_store(tree: Path) -> None:
         (index / f"{dataset.key}.key").write_text(key)
     shutil.rmtree(root)
     staged.rename(root)
-
-
-def catalog_entries(tree: Path) -> tuple[CatalogEntry, ...]:
-    return read_catalog(store(tree)).datasets

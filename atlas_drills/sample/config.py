@@ -119,10 +119,6 @@ class DatasetPlan:
     newest_genes: int  # gene count of its species' newest release
     published_at: int  # unix seconds, fixed: the publish sidecars' transition time
 
-    @property
-    def is_newest(self) -> bool:
-        return self.release_index == self.release_count - 1
-
 
 def plan_datasets(config: SampleConfig) -> list[DatasetPlan]:
     """The datasets of the sample, primary species first, oldest release first."""

@@ -175,11 +175,6 @@ class Sandbox(ABC):
     def store_digests(self) -> dict[str, str]:
         """sha256 of every file of the served store, by path relative to the store root."""
 
-    def save_log(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.logs(), encoding="utf-8")
-        return path
-
     def __enter__(self) -> Self:
         try:
             self.start()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import sys
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +42,6 @@ class TargetSpec:
     @property
     def startup_pattern(self) -> re.Pattern[str]:
         return re.compile(self.startup_log)
-
-    def with_image(self, image: str | None) -> TargetSpec:
-        return replace(self, image=image) if image else self
 
     def local_argv(self) -> list[str]:
         if not self.local_command:

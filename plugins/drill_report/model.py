@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from typing import Any
 
@@ -226,7 +226,20 @@ def run_verdict(drills: list[dict[str, Any]], problems: list[str]) -> tuple[str,
     return RECOVERABLE, f"all {len(drills)} drill(s) passed every criterion"
 
 
-def gate_result(verdict: str, drills: list[dict[str, Any]], *, required: bool, allow_local: bool) -> dict[str, Any]:
+@dataclass(frozen=True)
+class GateResult:
+    """What a release gate decided about a run."""
+
+    required: bool
+    allow_local: bool
+    passed: bool
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def gate_result(verdict: str, drills: list[dict[str, Any]], *, required: bool, allow_local: bool) -> GateResult:
     """A release gate passes only on RECOVERABLE with container isolation (or local processes, when allowed)."""
     accepted = {"container", "process"} if allow_local else {"container"}
     weak = sorted({str(d.get("isolation")) for d in drills if d.get("isolation") not in accepted})
@@ -236,7 +249,7 @@ def gate_result(verdict: str, drills: list[dict[str, Any]], *, required: bool, a
         passed, reason = False, f"isolation {', '.join(weak)} is not accepted (container required; --drill-allow-local)"
     else:
         passed, reason = True, f"{RECOVERABLE} with isolation {', '.join(sorted(accepted & _isolations(drills)))}"
-    return {"required": required, "allow_local": allow_local, "passed": passed, "reason": reason}
+    return GateResult(required, allow_local, passed, reason)
 
 
 def _isolations(drills: list[dict[str, Any]]) -> set[str]:
@@ -286,7 +299,7 @@ def finish_report(
             "problems": problems,
             "counts": {"drills": len(drills), **counts},
         },
-        "gate": gate_result(verdict, drills, required=gate_required, allow_local=allow_local),
+        "gate": gate_result(verdict, drills, required=gate_required, allow_local=allow_local).to_dict(),
         "drills": drills,
         "files": files,
     }

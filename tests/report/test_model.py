@@ -84,9 +84,9 @@ def test_run_verdicts_and_the_gate() -> None:
     assert run_verdict([drill("fail"), drill("inconclusive")], [])[0] == "NOT RECOVERABLE"
     assert run_verdict([drill("pass")], ["shard 2/2 is missing"])[0] == "INCONCLUSIVE"
     local = [drill("pass", "process")]
-    assert gate_result("RECOVERABLE", local, required=True, allow_local=False)["passed"] is False
-    assert gate_result("RECOVERABLE", local, required=True, allow_local=True)["passed"] is True
-    assert gate_result("INCONCLUSIVE", [drill("pass")], required=True, allow_local=True)["passed"] is False
+    assert gate_result("RECOVERABLE", local, required=True, allow_local=False).passed is False
+    assert gate_result("RECOVERABLE", local, required=True, allow_local=True).passed is True
+    assert gate_result("INCONCLUSIVE", [drill("pass")], required=True, allow_local=True).passed is False
 
 
 def test_a_crashed_check_is_placed_by_its_node_id_and_its_module() -> None:
