@@ -28,6 +28,7 @@ from atlas_drills.store.artifact import create_indexes, create_schema
 PAGE_SIZE = 4096
 MMAP_SIZE = 268_435_456  # what ingest records (and uses) as its mmap size
 CACHE_KIB = 131_072  # fixed 128 MiB page cache: speeds up index builds, does not grow with the gene count
+VACUUM_CACHE_KIB = 8_192
 ANALYZE_ROW_LIMIT = 2_000  # ANALYZE samples this many rows per index: planner statistics in bounded time
 BUILD_PRAGMAS = {
     "locking_mode": "EXCLUSIVE",  # first: a WAL-format file (a previous artifact being patched) then needs no -shm
@@ -148,6 +149,8 @@ def analyze_and_close(db: sqlite3.Connection) -> None:
     db.execute(f"PRAGMA analysis_limit={ANALYZE_ROW_LIMIT}")
     db.execute("ANALYZE")
     db.execute("COMMIT")
+    # VACUUM gives its copy the connection's cache size: a small one keeps it from adding a second large cache.
+    db.execute(f"PRAGMA cache_size=-{VACUUM_CACHE_KIB}")
     db.execute("VACUUM")
     db.execute("UPDATE atlas_meta SET v = 'true' WHERE k = 'vacuum_completed'")
     # Exclusive locking mode (set at open): WAL mode then needs no -shm file, and closing checkpoints and deletes
