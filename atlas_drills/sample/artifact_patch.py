@@ -1,10 +1,10 @@
 """A later release's artifact, derived from the previous release's by applying the genes that changed.
 
-Successive releases share all but ~1 % of their genes, so rebuilding each one from scratch would repeat the same
-inserts, rtree and index builds. Instead the previous artifact is copied and patched: removed genes deleted,
-added genes inserted (numbered after the existing ids: see the README's departures), renamed genes updated,
-then `dataset_stats`, `atlas_meta` and the planner statistics refreshed. The result is a different file with the
-content a fresh build of that release would have; the same inputs still give the same bytes.
+Successive releases share all but ~1 % of their genes, so rebuilding each one from scratch would generate and insert
+the same rows again. Instead the previous artifact is copied and patched: removed genes deleted, added genes
+inserted, renamed genes updated; then every row renumbered as ingest numbers them (sorted, from 1), the rtree and the
+indexes rebuilt, and `dataset_stats`, `atlas_meta` and the planner statistics refreshed. The result is a different
+file with the content a fresh build of that release would have; the same inputs still give the same bytes.
 """
 
 from __future__ import annotations
@@ -17,13 +17,16 @@ from pathlib import Path
 from atlas_drills.sample.annotation import Gene
 from atlas_drills.sample.artifact_writer import (
     DATASET_STATS_FROM_GENES,
+    RTREE_FROM_GENES,
     ArtifactCounts,
     RowIds,
     analyze_and_close,
     ascii_lower,
     gene_rows,
     open_for_build,
+    renumber_rows,
 )
+from atlas_drills.store.artifact import INDEXES_V4, create_indexes
 
 GeneChange = tuple[Gene | None, Gene | None]  # (as in the previous release, as in this one)
 _ADD_BATCH = 5_000  # changes arrive as a stream; added genes are inserted in bounded batches
@@ -51,11 +54,14 @@ def derive_artifact(
                 last = _add(db, added, last)
                 added = []
         _add(db, added, last)
-        db.execute(
-            "INSERT INTO gene_summary_rtree(gene_rowid, start, end) SELECT id, start, end FROM gene_summary "
-            "WHERE id > ?",
-            (start.gene,),
-        )
+        # Ingest numbers rows from scratch in sorted order: renumber without the secondary indexes (cheaper to
+        # rebuild than to maintain through a rewrite), then rebuild the rtree and the indexes.
+        for name in INDEXES_V4:
+            db.execute(f"DROP INDEX {name}")
+        renumber_rows(db)
+        db.execute("DELETE FROM gene_summary_rtree")
+        db.execute(RTREE_FROM_GENES)
+        create_indexes(db)
         db.execute("DELETE FROM dataset_stats")
         for statement in DATASET_STATS_FROM_GENES:
             db.execute(statement)

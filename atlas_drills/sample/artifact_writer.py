@@ -28,6 +28,7 @@ from atlas_drills.store.artifact import create_indexes, create_schema
 PAGE_SIZE = 4096
 MMAP_SIZE = 268_435_456  # what ingest records (and uses) as its mmap size
 CACHE_KIB = 131_072  # fixed 128 MiB page cache: speeds up index builds, does not grow with the gene count
+VACUUM_CACHE_KIB = 8_192
 ANALYZE_ROW_LIMIT = 2_000  # ANALYZE samples this many rows per index: planner statistics in bounded time
 BUILD_PRAGMAS = {
     "locking_mode": "EXCLUSIVE",  # first: a WAL-format file (a previous artifact being patched) then needs no -shm
@@ -50,6 +51,13 @@ RTREE_FROM_GENES = "INSERT INTO gene_summary_rtree(gene_rowid, start, end) SELEC
 DATASET_STATS_FROM_GENES = (
     "INSERT INTO dataset_stats SELECT 'biotype', biotype, count(*) FROM gene_summary GROUP BY biotype",
     "INSERT INTO dataset_stats SELECT 'seqid', seqid, count(*) FROM gene_summary GROUP BY seqid",
+)
+# Ingest numbers rows after sorting them (`apply_deterministic_ordering`): ids follow these orders, text compared
+# bytewise (SQLite's BINARY collation, Rust's `String` order). Tables that share ids are renumbered together.
+ROW_ORDERS = (
+    (("gene_summary", "genes"), "seqid, start, gene_id"),
+    (("transcript_summary", "transcripts"), "seqid, start, transcript_id"),
+    (("exons",), "seqid, start, exon_id"),
 )
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
@@ -133,6 +141,24 @@ def gene_rows(genes: Iterable[Gene], last: RowIds) -> GeneRows:
     return rows
 
 
+def renumber_rows(db: sqlite3.Connection) -> None:
+    """Give every row the id ingest gives it: its rank in `ROW_ORDERS` (rows are loaded in generation order).
+
+    Each table is ranked by its own columns (tables sharing ids hold the same sort columns, so they get the same
+    ids) into a temporary copy, then written back in key order: two passes, no lookups. Cheapest before the
+    secondary indexes exist."""
+    for tables, order in ROW_ORDERS:
+        for table in tables:
+            names = [row[1] for row in db.execute(f"PRAGMA table_info({table})") if row[1] != "id"]
+            columns = ", ".join(f'"{name}"' for name in names)
+            db.execute(
+                f"CREATE TEMP TABLE staged AS SELECT row_number() OVER (ORDER BY {order}) AS id, {columns} FROM {table}"
+            )
+            db.execute(f"DELETE FROM {table}")
+            db.execute(f"INSERT INTO {table} (id, {columns}) SELECT id, {columns} FROM temp.staged ORDER BY rowid")
+            db.execute("DROP TABLE temp.staged")
+
+
 def open_for_build(path: Path) -> sqlite3.Connection:
     """A connection with the bulk-load pragmas (a new file also gets its page size)."""
     db = sqlite3.connect(path, isolation_level=None)
@@ -148,6 +174,8 @@ def analyze_and_close(db: sqlite3.Connection) -> None:
     db.execute(f"PRAGMA analysis_limit={ANALYZE_ROW_LIMIT}")
     db.execute("ANALYZE")
     db.execute("COMMIT")
+    # VACUUM gives its copy the connection's cache size: a small one keeps it from adding a second large cache.
+    db.execute(f"PRAGMA cache_size=-{VACUUM_CACHE_KIB}")
     db.execute("VACUUM")
     db.execute("UPDATE atlas_meta SET v = 'true' WHERE k = 'vacuum_completed'")
     # Exclusive locking mode (set at open): WAL mode then needs no -shm file, and closing checkpoints and deletes
@@ -177,6 +205,7 @@ class ArtifactWriter:
     def finish(self, contigs: list[Contig], meta: dict[str, str]) -> ArtifactCounts:
         """Derived tables, contigs, `atlas_meta`, indexes, ANALYZE; then close as a plain rollback-journal file."""
         db = self._db
+        renumber_rows(db)
         db.execute(RTREE_FROM_GENES)
         for statement in DATASET_STATS_FROM_GENES:
             db.execute(statement)

@@ -62,19 +62,36 @@ def merkle_root(leaves: list[str]) -> str:
     return level[0]
 
 
-def _row_hashes(db: sqlite3.Connection, sql: str) -> list[str]:
-    return [hashlib.sha256(text.encode()).hexdigest() for (text,) in db.execute(sql)]
+def _table_root(db: sqlite3.Connection, sql: str) -> tuple[str, int]:
+    """(merkle root, row count) over the rows' canonical JSON. The first level of the tree is built as rows stream
+    in, so only half as many digests are ever held as there are rows."""
+    paired: list[str] = []
+    pending: str | None = None
+    count = 0
+    for (text,) in db.execute(sql):
+        leaf = hashlib.sha256(text.encode()).hexdigest()
+        count += 1
+        if pending is None:
+            pending = leaf
+        else:
+            paired.append(sha256_hex((pending + leaf).encode()))
+            pending = None
+    if count <= 1:
+        return (pending if pending is not None else sha256_hex(b"")), count
+    if pending is not None:
+        paired.append(sha256_hex((pending + pending).encode()))
+    return merkle_root(paired), count
 
 
 def dataset_signature(db: sqlite3.Connection) -> str:
-    genes = _row_hashes(db, _GENE_ROWS)
-    transcripts = _row_hashes(db, _TRANSCRIPT_ROWS)
+    gene_root, genes = _table_root(db, _GENE_ROWS)
+    transcript_root, transcripts = _table_root(db, _TRANSCRIPT_ROWS)
     return canonical_sha256(
         {
-            "gene_table_hash": merkle_root(genes),
-            "transcript_table_hash": merkle_root(transcripts),
-            "gene_count": len(genes),
-            "transcript_count": len(transcripts),
+            "gene_table_hash": gene_root,
+            "transcript_table_hash": transcript_root,
+            "gene_count": genes,
+            "transcript_count": transcripts,
         }
     )
 

@@ -83,3 +83,16 @@ def test_contig_classes(seqid: str, expected: str) -> None:
 )
 def test_contig_naming_styles(seqids: list[str], expected: str) -> None:
     assert contig_naming_style(seqids) == expected
+
+
+@pytest.mark.parametrize("rows", [0, 1, 2, 3, 4, 5, 8, 13])
+def test_streamed_table_root_is_the_merkle_root_of_all_rows(rows: int) -> None:
+    import sqlite3
+
+    from atlas_drills.sample.ingest_digests import _table_root
+
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE t (j TEXT)")
+    db.executemany("INSERT INTO t VALUES (?)", [(f'{{"n":{i}}}',) for i in range(rows)])
+    leaves = [_sha(f'{{"n":{i}}}') for i in range(rows)]
+    assert _table_root(db, "SELECT j FROM t ORDER BY rowid") == (merkle_root(leaves), rows)

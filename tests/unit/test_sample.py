@@ -300,23 +300,17 @@ def test_worker_processes_build_the_same_bytes(tmp_path: Path) -> None:
 
 
 def table_rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
-    """Every served table's content, without the row ids an artifact is free to number differently."""
+    """Every table's content, row ids included: a patched release numbers its rows as a fresh build does."""
     queries = {
-        "gene_summary": "SELECT gene_id, name, name_normalized, biotype, seqid, start, end, transcript_count, "
-        "exon_count, total_exon_span, cds_present, sequence_length FROM gene_summary ORDER BY gene_id",
-        "transcript_summary": "SELECT transcript_id, parent_gene_id, transcript_type, biotype, seqid, start, end, "
-        "exon_count, total_exon_span, cds_present FROM transcript_summary ORDER BY transcript_id",
-        "genes": "SELECT gene_id, name, name_normalized, biotype, seqid, start, end, transcript_count, exon_count, "
-        "total_exon_span, cds_present, sequence_length FROM genes ORDER BY gene_id",
-        "transcripts": "SELECT transcript_id, parent_gene_id, transcript_type, biotype, seqid, start, end, "
-        "exon_count, total_exon_span, cds_present, sequence_length, spliced_length, cds_length FROM transcripts "
-        "ORDER BY transcript_id",
-        "exons": "SELECT exon_id, transcript_id, seqid, start, end, exon_length FROM exons ORDER BY exon_id",
+        "gene_summary": "SELECT * FROM gene_summary ORDER BY id",
+        "transcript_summary": "SELECT * FROM transcript_summary ORDER BY id",
+        "genes": "SELECT * FROM genes ORDER BY id",
+        "transcripts": "SELECT * FROM transcripts ORDER BY id",
+        "exons": "SELECT * FROM exons ORDER BY id",
         "transcript_exon_map": "SELECT * FROM transcript_exon_map ORDER BY transcript_id, exon_id",
         "dataset_stats": "SELECT * FROM dataset_stats ORDER BY dimension, value",
         "contigs": "SELECT * FROM contigs ORDER BY name",
-        "rtree": "SELECT g.gene_id, r.start, r.end FROM gene_summary_rtree r JOIN gene_summary g "
-        "ON g.id = r.gene_rowid ORDER BY g.gene_id",
+        "rtree": "SELECT * FROM gene_summary_rtree ORDER BY gene_rowid",
         "atlas_meta": "SELECT * FROM atlas_meta ORDER BY k",
     }
     with open_read_only(path) as db:
