@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from atlas_drills import TOOL_NAME, __version__
-from atlas_drills.runtime_config import ALLOWED_ENV
+from atlas_drills.atlas_settings import ALLOWED_ENV
 from atlas_drills.sample.config import ReleaseIdentity
 from atlas_drills.sample.files import ReleaseTree, pretty_json
 from atlas_drills.sample.ops_datasets import DATASETS_LOCK, DATASETS_MANIFEST, ServedDataset
