@@ -28,6 +28,7 @@ from atlas_drills.standin.params import (
     parse_limit,
     parse_region,
     reject_full_scan,
+    reject_heavy_overreach,
 )
 from atlas_drills.standin.queries import (
     explain_genes,
@@ -254,6 +255,7 @@ def genes(app: StandIn, request: Request) -> Response:
     _refuse_while_draining(app)
     query = parse_gene_query(request.params)
     reject_full_scan(query)
+    reject_heavy_overreach(query)
     opened = _open(app, query.dataset)
     try:
         with opened.connection() as conn:
