@@ -13,6 +13,7 @@ import pytest
 
 from atlas_drills.client import AtlasClient
 from atlas_drills.expectation import IDENTITY, IDENTITY_FIELDS, PROVENANCE, Expectation
+from atlas_drills.sandbox.target import strip_ansi
 from drills.restored import read_json, restored_catalog, restored_manifest, schema_problems
 from fixtures.evidence import DrillEvidence
 from fixtures.restore import RestoredAtlas
@@ -20,6 +21,7 @@ from fixtures.restore import RestoredAtlas
 pytestmark = pytest.mark.criterion("release identity")
 
 STARTUP_EVENTS = ("startup", "config_loaded")
+ANNOUNCED_RELEASE = re.compile(r'"release_id"\s*:\s*"([^"]*)"|\brelease_id="?([^\s"]+)')
 
 
 def test_restored_identity_and_provenance_name_the_expected_release(
@@ -56,8 +58,9 @@ def test_service_reports_the_expected_release(
             message="set from the restored runtime configuration (ATLAS_RELEASE_ID / ATLAS_GOVERNANCE_VERSION)",
         )
     # The same release must be what the process announced at start-up (Atlas logs it in config_loaded/startup).
-    log = restored_atlas.sandbox.logs()
-    announced = sorted(set(re.findall(r'"release_id"\s*:\s*"([^"]*)"', log)))
+    # JSON lines ("release_id":"R") or text lines (release_id=R, colour codes removed): Atlas writes either.
+    log = strip_ansi(restored_atlas.sandbox.logs())
+    announced = sorted({json_id or text_id for json_id, text_id in ANNOUNCED_RELEASE.findall(log)})
     evidence.equal(
         "release announced at start-up",
         expected=[expectation.release_id],
