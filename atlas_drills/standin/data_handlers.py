@@ -57,6 +57,9 @@ ITEM_CACHE_CONTROL = "public, max-age=900, stale-while-revalidate=450, immutable
 AVAILABLE_ENDPOINTS = ["/v1/genes", "/v1/genes/count", "/v1/genes/{gene_id}/transcripts", "/v1/transcripts/{tx_id}"]
 
 
+IMMUTABLE_GENE_TTL_S = 900  # Atlas's immutable_gene_ttl
+
+
 def _refuse_while_draining(app: StandIn) -> None:
     if app.draining.is_set():
         raise ApiError(503, "QueryRejectedByPolicy", "server draining; refusing new requests", {"retryable": True})
@@ -277,7 +280,15 @@ def genes(app: StandIn, request: Request) -> Response:
         links = {"next": f"/v1/genes?{urlencode(params)}"}
     body = envelope(data, dataset=query.dataset.canonical, page={"next_cursor": next_cursor}, links=links)
     response = json_response(200, body, pretty=is_true(request.params.get("pretty")))
-    return with_etag(_sized(app, response), request.header("if-none-match"), None)
+    # Atlas's gene answers name their query class, and (with debug datasets on) the normalised request it caches
+    # them under; a baseline recorded from either server then carries the same x-atlas-* headers.
+    response.headers["x-atlas-query-class"] = query.query_class
+    response.headers["vary"] = "accept-encoding"
+    if app.settings.enable_debug_datasets:
+        normalized = "&".join(f"{k}={v}" for k, v in sorted(request.params.items()))
+        response.headers["x-atlas-cache-key"] = f"/v1/genes?{normalized}"
+    immutable = f"public, max-age={IMMUTABLE_GENE_TTL_S}, stale-while-revalidate={IMMUTABLE_GENE_TTL_S // 2}, immutable"
+    return with_etag(_sized(app, response), request.header("if-none-match"), immutable)
 
 
 def genes_count(app: StandIn, request: Request) -> Response:
