@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     from atlas_drills import report_cli
     from atlas_drills.backup import cli as backup_cli
+    from atlas_drills.conformance import cli as conformance_cli
     from atlas_drills.evidence import cli as evidence_cli
     from atlas_drills.faults import cli as faults_cli
     from atlas_drills.sample import cli as sample_cli
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_cli.register(commands)
     evidence_cli.register(commands)
     faults_cli.register(commands)
+    conformance_cli.register(commands)
     return parser
 
 

@@ -54,6 +54,7 @@ class DrillSpec:
     target: str = "standin"
     target_image: str = ""
     sandbox: str = "auto"
+    target_command: str = ""  # a native server binary for the local-process sandbox
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
@@ -81,6 +82,7 @@ class PlanOverrides:
     target: str | None = None
     target_image: str | None = None
     sandbox: str | None = None
+    target_command: str | None = None
     pick: str | None = None
     seed: int | None = None
 
@@ -112,6 +114,7 @@ def load_plan(path: Path = DEFAULT_PLAN) -> DrillPlan:
                 target=merged.get("target", "standin"),
                 target_image=merged.get("target_image", ""),
                 sandbox=merged.get("sandbox", "auto"),
+                target_command=merged.get("target_command", ""),
             )
         )
     budgets = Budgets(**document.get("budgets", {}))
@@ -189,7 +192,7 @@ def expand(plan: DrillPlan, overrides: PlanOverrides) -> list[DrillSpec]:
         drills = [replace(d, expect=file_uri(expect_path)) for d in drills]
     if overrides.sandbox and overrides.sandbox not in SANDBOXES:
         raise PlanError(f"--drill-sandbox {overrides.sandbox}: expected one of {', '.join(SANDBOXES)}")
-    for name in ("target", "target_image", "sandbox"):
+    for name in ("target", "target_image", "sandbox", "target_command"):
         value = getattr(overrides, name)
         if value:
             drills = [replace(d, **{name: value}) for d in drills]

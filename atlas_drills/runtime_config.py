@@ -1,9 +1,9 @@
 """Atlas's runtime configuration as an env file (`config/atlas.env`): parse, check against the allowlist, write.
 
 Atlas refuses to start on any `ATLAS_*`/`BIJUX_*` variable outside its allowlist
-(`resources/contracts/env.schema.json`, 143 names) unless `ATLAS_DEV_ALLOW_UNKNOWN_ENV=1`. The allowlist below holds
-the names the published contract documents; a real deployment may use others from Atlas's full list, which is why
-`ATLAS_DRILLS_EXTRA_ALLOWED_ENV` (comma list) can extend it without changing code.
+(`resources/contracts/env.schema.json`, 143 names at 0.2.1) unless `ATLAS_DEV_ALLOW_UNKNOWN_ENV` is true. The
+allowlist is Atlas's own, extracted from its source into `atlas_drills.atlas_settings` (with the Atlas version it came
+from); `ATLAS_DRILLS_EXTRA_ALLOWED_ENV` (comma list) extends it for a newer Atlas without changing code.
 
 Standard library only: the stand-in imports this inside target images.
 """
@@ -15,69 +15,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-ALLOWED_ENV: frozenset[str] = frozenset(
-    {
-        "ATLAS_AUTH_MODE",
-        "ATLAS_BIND",
-        "ATLAS_CACHED_ONLY_MODE",
-        "ATLAS_CACHE_ROOT",
-        "ATLAS_CATALOG_BACKOFF_BASE_MS",
-        "ATLAS_CATALOG_BREAKER_FAILURE_THRESHOLD",
-        "ATLAS_CATALOG_BREAKER_OPEN_MS",
-        "ATLAS_DATASET_OPEN_TIMEOUT_MS",
-        "ATLAS_DEV_ALLOW_UNKNOWN_ENV",
-        "ATLAS_DISABLE_HEAVY_ENDPOINTS",
-        "ATLAS_EMERGENCY_GLOBAL_BREAKER",
-        "ATLAS_ENABLE_ADMIN_ENDPOINTS",
-        "ATLAS_ENABLE_DEBUG_DATASETS",
-        "ATLAS_ENABLE_METRICS_ENDPOINT",
-        "ATLAS_ENV",
-        "ATLAS_FAIL_ON_WARMUP_ERROR",
-        "ATLAS_GOVERNANCE_VERSION",
-        "ATLAS_INTEGRITY_REVERIFY_MS",
-        "ATLAS_LOG_JSON",
-        "ATLAS_LOG_LEVEL",
-        "ATLAS_MAX_DATASET_COUNT",
-        "ATLAS_MAX_DISK_BYTES",
-        "ATLAS_MAX_SEQUENCE_BASES",
-        "ATLAS_MAX_URI_BYTES",
-        "ATLAS_OTEL_ENABLED",
-        "ATLAS_PINNED_DATASETS",
-        "ATLAS_POLICY_MODE",
-        "ATLAS_QUARANTINE_CORRUPTION_FAILURES",
-        "ATLAS_QUARANTINE_RETRY_TTL_MS",
-        "ATLAS_READINESS_REQUIRES_CATALOG",
-        "ATLAS_READ_ONLY_FS_MODE",
-        "ATLAS_REDIS_URL",
-        "ATLAS_REGISTRY_FREEZE_MODE",
-        "ATLAS_REGISTRY_SOURCES",
-        "ATLAS_REGISTRY_TTL_MS",
-        "ATLAS_RELEASE_ID",
-        "ATLAS_REQUEST_TIMEOUT_MS",
-        "ATLAS_REQUIRE_HTTPS",
-        "ATLAS_RESPONSE_MAX_BYTES",
-        "ATLAS_SEQUENCE_API_KEY_REQUIRED_BASES",
-        "ATLAS_SHUTDOWN_DRAIN_MS",
-        "ATLAS_SQLITE_CACHE_KIB",
-        "ATLAS_SQLITE_MMAP_BYTES",
-        "ATLAS_SQL_TIMEOUT_MS",
-        "ATLAS_STARTUP_WARMUP",
-        "ATLAS_STORE_HTTP_BEARER",
-        "ATLAS_STORE_ROOT",
-        "ATLAS_STORE_S3_BASE_URL",
-        "ATLAS_STORE_S3_BEARER",
-        "ATLAS_STORE_S3_ENABLED",
-        "ATLAS_TRACE_EXPORTER",
-        "BIJUX_CACHE_DIR",
-        "BIJUX_LOG_LEVEL",
-    }
-)
+from atlas_drills.atlas_settings import ALLOWED_ENV, DEV_ALLOW_UNKNOWN_ENV, GUARDED_PREFIXES
 
+# Atlas's boolean parser (`env_bool`): exactly these spellings, anything else stops its start-up.
+ATLAS_TRUE = frozenset({"1", "true", "TRUE", "yes", "YES"})
+ATLAS_FALSE = frozenset({"0", "false", "FALSE", "no", "NO"})
 # Names whose values must never reach a log or report (Atlas's `redaction_secret_keys`, plus store credentials).
 SECRET_KEY_WORDS = ("password", "secret", "token", "api_key", "bearer")
 
 _NAME = re.compile(r"[A-Z][A-Z0-9_]*")
-_GUARDED_PREFIXES = ("ATLAS_", "BIJUX_")
+_GUARDED_PREFIXES = GUARDED_PREFIXES
 
 
 class RuntimeConfigError(ValueError):
@@ -137,7 +84,7 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 def unknown_names(env: dict[str, str]) -> list[str]:
     """Atlas-guarded names (`ATLAS_*`, `BIJUX_*`) that are not on the allowlist, sorted."""
-    if env.get("ATLAS_DEV_ALLOW_UNKNOWN_ENV") in {"1", "true"}:
+    if env.get(DEV_ALLOW_UNKNOWN_ENV) in ATLAS_TRUE:
         return []
     allowed = allowed_env()
     return sorted(name for name in env if name.startswith(_GUARDED_PREFIXES) and name not in allowed)

@@ -146,7 +146,7 @@ class DrillLife:
         self._setting_up = True
         with ExitStack() as stack:
             stack.callback(shutil.rmtree, setup.work_dir, ignore_errors=True)  # before anything is made in it
-            target = load_target(setup.drill.target)
+            target = load_target(setup.drill.target).with_command(setup.drill.target_command)
             staging = setup.work_dir / "staging"
             self._restore = stack.enter_context(restored_tree(setup.prepared.path, staging, self.clock))
             choice = sandbox_choice(setup.drill, target, setup.shared)

@@ -85,7 +85,7 @@ def prepare_backup(drill: DrillSpec, shared: Path) -> PreparedBackup:
 def sandbox_choice(drill: DrillSpec, target: TargetSpec, shared: Path) -> SandboxChoice:
     """Where the drill's target runs, with the image a Docker sandbox runs (the stand-in's is built once per run)."""
     image = drill.target_image or target.image
-    choice = choose_sandbox(drill.sandbox, image, shared)
+    choice = choose_sandbox(drill.sandbox, image, shared, native=bool(drill.target_command))
     if choice.kind != "docker":
         return choice
     if image:

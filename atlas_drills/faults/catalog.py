@@ -294,8 +294,9 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "cached-only-mode",
         "the runtime configuration serves in cached-only mode",
-        frozenset({READINESS}),
-        "recovery must not depend on cache state; cached-only mode also makes readiness ignore the catalog",
+        frozenset({READINESS, QUERIES, ROLLBACK}),
+        "recovery must not depend on cache state; cached-only mode makes readiness ignore the catalog, and Atlas "
+        "then never copies a dataset from the store, so from an empty cache every dataset query answers 503",
         _config(ATLAS_CACHED_ONLY_MODE="true", ATLAS_READINESS_REQUIRES_CATALOG="false"),
         cause="ATLAS_CACHED_ONLY_MODE",
     ),

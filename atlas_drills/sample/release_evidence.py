@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from atlas_drills import TOOL_NAME, __version__
-from atlas_drills.runtime_config import ALLOWED_ENV
+from atlas_drills.atlas_settings import ALLOWED_ENV
 from atlas_drills.sample import evidence_assets as assets
 from atlas_drills.sample.config import ReleaseIdentity
 from atlas_drills.sample.files import ReleaseTree, pretty_json

@@ -131,6 +131,21 @@ def wait_for_http(
         time.sleep(POLL_INTERVAL_S)
 
 
+def wait_for_startup(
+    target: TargetSpec, deadline: float, is_alive: Callable[[], bool], logs: Callable[[], str], what: str
+) -> None:
+    """Wait for the target's start-up log line (JSON or text; nothing when the target file says readiness alone
+    tells), failing fast when the process exits first."""
+    while not target.started(logs()):
+        if not is_alive():
+            raise TargetNotStarted(f"{what}: the target exited during start-up", logs())
+        if time.monotonic() >= deadline:
+            raise TargetNotStarted(
+                f"{what}: the target logged no start-up line matching {target.startup_log!r} in time", logs()
+            )
+        time.sleep(POLL_INTERVAL_S)
+
+
 class Sandbox(ABC):
     """A running target on restored state. Always used as a context manager: it is removed in every case."""
 

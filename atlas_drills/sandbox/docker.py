@@ -24,18 +24,16 @@ from typing import Any
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # Ryuk is a registry image: we sweep by label instead
 
 from testcontainers.core.container import DockerContainer
-from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
 from atlas_drills.sandbox.base import (
     LOOPBACK,
-    POLL_INTERVAL_S,
     Sandbox,
     SandboxError,
     SandboxRequest,
-    TargetNotStarted,
     compose_env,
     free_port,
     wait_for_http,
+    wait_for_startup,
 )
 
 LABEL_PREFIX = "org.atlas-drills"
@@ -44,10 +42,14 @@ CONTAINER_PORT = 8080  # inside the container, when the port is published rather
 
 
 def _stream_tree(
-    source: Path, arcname: str, empty_dirs: tuple[str, ...]
+    source: Path, arcname: str, empty_dirs: tuple[str, ...], owner: tuple[int, int]
 ) -> tuple[Any, threading.Thread, list[BaseException]]:
     """A pipe fed by a thread writing `source` as a tar under `arcname` (plus `empty_dirs`): bounded memory
-    whatever the store size, where testcontainers' own copy builds the whole tar in memory."""
+    whatever the store size, where testcontainers' own copy builds the whole tar in memory.
+
+    The store is owned by root and readable by everyone (dirs 0755, files 0644), so a target running as any user
+    can read it and, unless it runs as root, not change it. The empty folders (the cache root) belong to `owner`,
+    the user the target runs as: Atlas copies each dataset's SQLite into its cache root when it opens it."""
     read_fd, write_fd = os.pipe()
     errors: list[BaseException] = []
 
@@ -57,15 +59,18 @@ def _stream_tree(
                 for directory in empty_dirs:
                     info = tarfile.TarInfo(directory)
                     info.type, info.mode = tarfile.DIRTYPE, 0o755
+                    info.uid, info.gid = owner
                     tar.addfile(info)
                 for path in sorted(source.rglob("*")):
                     info = tar.gettarinfo(str(path), arcname=f"{arcname}/{path.relative_to(source).as_posix()}")
                     info.uid = info.gid = 0
                     info.uname = info.gname = "root"
                     if info.isfile():
+                        info.mode = 0o644
                         with path.open("rb") as handle:
                             tar.addfile(info, handle)
                     elif info.isdir():
+                        info.mode = 0o755
                         tar.addfile(info)
         except BaseException as exc:  # reported by the caller, which owns the error path
             errors.append(exc)
@@ -73,6 +78,50 @@ def _stream_tree(
     thread = threading.Thread(target=feed, name="sandbox-transfer", daemon=True)
     thread.start()
     return os.fdopen(read_fd, "rb"), thread, errors
+
+
+def _read_container_file(wrapped: Any, path: str) -> str:
+    """A small text file of a created (not yet started) container, "" when it has none."""
+    try:
+        chunks, _ = wrapped.get_archive(path)
+    except Exception:  # docker.errors.NotFound: a distroless or scratch image may have no /etc/passwd
+        return ""
+    with tarfile.open(fileobj=io.BytesIO(b"".join(chunks)), mode="r") as tar:
+        for member in tar:
+            handle = tar.extractfile(member)
+            if handle is not None:
+                return handle.read().decode("utf-8", errors="replace")
+    return ""
+
+
+def resolve_user(user: str, passwd: str, group: str) -> tuple[int, int]:
+    """uid and gid of a Docker `user` ("", "name", "uid", "name:group", "uid:gid"), as the engine resolves it:
+    names through the image's /etc/passwd and /etc/group; "" is root."""
+    name, _, group_name = user.partition(":")
+    if not name:
+        return 0, 0
+    users = {f[0]: (int(f[2]), int(f[3])) for f in _entries(passwd, 4) if f[2].isdigit() and f[3].isdigit()}
+    if name.isdigit():
+        uid = int(name)
+        gid = next((g for u, g in users.values() if u == uid), 0)
+    elif name in users:
+        uid, gid = users[name]
+    else:
+        raise SandboxError(f"user {name!r}: not in the image's /etc/passwd; name a uid instead (target.user)")
+    if group_name:
+        groups = {f[0]: int(f[2]) for f in _entries(group, 3) if f[2].isdigit()}
+        if group_name.isdigit():
+            gid = int(group_name)
+        elif group_name in groups:
+            gid = groups[group_name]
+        else:
+            raise SandboxError(f"group {group_name!r}: not in the image's /etc/group; name a gid instead")
+    return uid, gid
+
+
+def _entries(text: str, fields: int) -> list[list[str]]:
+    rows = [line.split(":") for line in text.splitlines() if line and not line.startswith("#")]
+    return [row for row in rows if len(row) >= fields]
 
 
 class _ChunkReader(io.RawIOBase):
@@ -101,11 +150,13 @@ class _TargetContainer(DockerContainer):
     """A container reached on 127.0.0.1 (with host networking the port is the container's own), whose restored
     store is streamed in between create and start."""
 
-    def __init__(self, image: str, port: int, published: bool, cache_path: str, **kwargs: Any) -> None:
+    def __init__(self, image: str, port: int, published: bool, cache_path: str, user: str, **kwargs: Any) -> None:
         super().__init__(image, **kwargs)
         self._port = port
         self._published = published
         self._cache_path = cache_path
+        self._user = user  # the target file's user, else the image's own (Config.User), else root
+        self.owner = (0, 0)
         self.transfer_s = 0.0
 
     def get_container_host_ip(self) -> str:
@@ -122,8 +173,15 @@ class _TargetContainer(DockerContainer):
             return
         began = time.monotonic()
         wrapped = self.get_wrapped_container()
+        user = self._user or str(wrapped.image.attrs.get("Config", {}).get("User") or "")
+        passwd, group = (
+            (_read_container_file(wrapped, "/etc/passwd"), _read_container_file(wrapped, "/etc/group"))
+            if user
+            else ("", "")
+        )
+        self.owner = resolve_user(user, passwd, group)
         arcname = f"{destination_in_container.strip('/')}/{transferable.name}".lstrip("/")
-        stream, thread, errors = _stream_tree(transferable, arcname, (self._cache_path.strip("/"),))
+        stream, thread, errors = _stream_tree(transferable, arcname, (self._cache_path.strip("/"),), self.owner)
         with stream:
             accepted = wrapped.put_archive("/", stream)
         thread.join(timeout=60)
@@ -158,6 +216,8 @@ class DockerSandbox(Sandbox):
         }
         if target.entrypoint is not None:
             kwargs["entrypoint"] = list(target.entrypoint)
+        if target.user:
+            kwargs["user"] = target.user
         if self.published:
             kwargs["ports"] = {f"{CONTAINER_PORT}/tcp": (LOOPBACK, self.port)}
         else:
@@ -167,6 +227,7 @@ class DockerSandbox(Sandbox):
             self.port,
             self.published,
             target.cache_path,
+            target.user,
             command=list(target.command) or None,
             env=self.env.values,
         )
@@ -185,11 +246,7 @@ class DockerSandbox(Sandbox):
         self.timings.start_s = time.monotonic() - began - container.transfer_s
         began = time.monotonic()
         deadline = began + request.ready_timeout_s
-        wait = LogMessageWaitStrategy(target.startup_pattern).with_poll_interval(POLL_INTERVAL_S)
-        try:
-            wait.with_startup_timeout(max(1, int(request.ready_timeout_s))).wait_until_ready(container)
-        except (TimeoutError, RuntimeError) as exc:
-            raise TargetNotStarted(f"{self.image}: {exc}", self.logs()) from exc
+        wait_for_startup(target, deadline, self.is_running, self.logs, self.image)
         self.timings.start_s += time.monotonic() - began
         began = time.monotonic()
         wait_for_http(self.base_url + target.ready_path, deadline, self.is_running, self.logs)

@@ -27,7 +27,7 @@ IMAGE_LABEL = "org.atlas-drills.image"
 PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # Only the stdlib-only parts of the package go into the image: that is what makes any `python3` image enough.
-STANDIN_SOURCES = ("__init__.py", "runtime_config.py", "store", "standin")
+STANDIN_SOURCES = ("__init__.py", "atlas_settings.py", "runtime_config.py", "store", "standin")
 
 DOCKERFILE = """\
 FROM {base}

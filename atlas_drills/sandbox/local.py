@@ -17,10 +17,10 @@ from atlas_drills.sandbox.base import (
     Sandbox,
     SandboxError,
     SandboxRequest,
-    TargetNotStarted,
     compose_env,
     free_port,
     wait_for_http,
+    wait_for_startup,
 )
 from atlas_drills.store.canonical import sha256_file
 from atlas_drills.store.catalog import atomic_write
@@ -58,8 +58,9 @@ class LocalSandbox(Sandbox):
         began = time.monotonic()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log_handle = self.log_path.open("wb")
+        argv = request.target.local_argv()
         self._process = subprocess.Popen(
-            request.target.local_argv(),
+            argv,
             env={**_clean_environment(), **self.env.values},
             stdin=subprocess.DEVNULL,
             stdout=self._log_handle,
@@ -67,14 +68,8 @@ class LocalSandbox(Sandbox):
             cwd=request.work_dir,
         )
         deadline = began + request.ready_timeout_s
-        pattern = request.target.startup_pattern
-        while not pattern.search(self.logs()):
-            if not self.is_running():
-                code = self._process.returncode
-                raise TargetNotStarted(f"the target exited with {code} during start-up", self.logs())
-            if time.monotonic() >= deadline:
-                raise TargetNotStarted("the target logged no start-up line in time", self.logs())
-            time.sleep(0.02)
+        process = self._process
+        wait_for_startup(request.target, deadline, self.is_running, self.logs, f"{argv[0]} (pid {process.pid})")
         self.timings.start_s = time.monotonic() - began
         began = time.monotonic()
         wait_for_http(self.base_url + request.target.ready_path, deadline, self.is_running, self.logs)

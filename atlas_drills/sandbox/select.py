@@ -23,11 +23,13 @@ class SandboxChoice:
     reason: str  # why this kind was chosen, for the report
 
 
-def choose_sandbox(preference: str, image: str, work_dir: Path) -> SandboxChoice:
+def choose_sandbox(preference: str, image: str, work_dir: Path, *, native: bool = False) -> SandboxChoice:
     """Resolve `docker | local | auto` into a sandbox kind. `image` is the target image ("" means the stand-in
-    image, built here when missing)."""
+    image, built here when missing); `native` says a server binary was given to run as a local process."""
     if preference == "local":
         return SandboxChoice("local", "", "asked for a local process (--drill-sandbox=local)")
+    if native and preference == "auto":
+        return SandboxChoice("local", "", "a native server binary was given (--drill-target-command)")
     from atlas_drills.sandbox.engine import EngineUnavailable, ensure_engine
 
     try:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from atlas_drills import __version__
+from atlas_drills.runtime_config import ATLAS_TRUE
 from atlas_drills.standin.config import Settings
 from atlas_drills.standin.datasets import DatasetCache
 from atlas_drills.standin.logs import Logger
@@ -67,6 +68,13 @@ class StandIn:
             sqlite_cache_kib=settings.sqlite_cache_kib,
             sqlite_mmap_bytes=settings.sqlite_mmap_bytes,
             on_event=on_dataset_event,
+            no_download=(
+                "cached-only mode"
+                if settings.cached_only_mode
+                else "read-only filesystem mode"
+                if settings.values.get("ATLAS_READ_ONLY_FS_MODE") in ATLAS_TRUE
+                else None
+            ),
         )
         app = cls(settings, logger, registry, datasets, metrics)
         return app

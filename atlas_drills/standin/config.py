@@ -3,19 +3,31 @@
 Precedence is CLI > environment > config file > default (contract §3). The config file is the env file a backup
 carries (`config/atlas.env`, `NAME=value` lines read through `atlas_drills.runtime_config`); a `.json` or `.toml`
 file holding Atlas's startup-triple keys (`bind_addr`, `store_root`, `cache_root`) is read too, and unknown keys in it
-are ignored as Atlas ignores them. Any `ATLAS_*`/`BIJUX_*` name outside the allowlist stops startup, as in Atlas.
+are ignored as Atlas ignores them. Any `ATLAS_*`/`BIJUX_*` name outside Atlas's allowlist stops startup, as in Atlas;
+every name on it is accepted, and a value Atlas's parser would refuse (a boolean spelt `on`, a negative count, an
+enumeration outside its values: `atlas_drills.atlas_settings`) is refused here too, whether or not the stand-in acts
+on that setting.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from atlas_drills.runtime_config import RuntimeConfigError, read_env_file, redact, unknown_names
+from atlas_drills.atlas_settings import ENUMS, KINDS
+from atlas_drills.runtime_config import (
+    ATLAS_FALSE,
+    ATLAS_TRUE,
+    RuntimeConfigError,
+    read_env_file,
+    redact,
+    unknown_names,
+)
 from atlas_drills.store.canonical import canonical_sha256
 
 # Every setting the stand-in reads, with Atlas's default where the contract gives one. Values are strings, as they
@@ -71,9 +83,13 @@ DEFAULTS: dict[str, str] = {
 # The startup triple names locations, not policy: a restore into a new folder must not change the policy hash.
 _LOCATION_SETTINGS = ("ATLAS_BIND", "ATLAS_STORE_ROOT", "ATLAS_CACHE_ROOT")
 _FILE_KEYS = {"bind_addr": "ATLAS_BIND", "store_root": "ATLAS_STORE_ROOT", "cache_root": "ATLAS_CACHE_ROOT"}
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 _LOG_LEVELS = ("error", "warn", "info", "debug", "trace")
+_U64 = re.compile(r"\+?[0-9]+")  # Rust's u64::from_str: an optional plus, digits, nothing else
+_F64 = re.compile(r"[+-]?(inf|infinity|nan|([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?)", re.IGNORECASE)
+_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:\S+")
+# Settings Atlas checks after parsing (`validate_runtime_config_contract`): [low, high] for ratios.
+_RATIOS = ("ATLAS_LOG_SAMPLING_RATE", "ATLAS_TRACE_SAMPLING_RATIO")
+_POSITIVE = ("ATLAS_LOG_ROTATION_MAX_BYTES", "ATLAS_LOG_ROTATION_MAX_FILES")
 
 
 class ConfigError(ValueError):
@@ -183,29 +199,67 @@ def load_settings(environ: dict[str, str], cli: CliOverrides) -> Settings:
     values = {**DEFAULTS, **file_values, **env_values}
     overrides = {"ATLAS_BIND": cli.bind, "ATLAS_STORE_ROOT": cli.store_root, "ATLAS_CACHE_ROOT": cli.cache_root}
     values.update({name: value for name, value in overrides.items() if value is not None})
-    return _parse(values)
+    return _parse(values, atlas_value_problems({**file_values, **env_values}))
+
+
+def atlas_value_problems(given: dict[str, str]) -> list[str]:
+    """What Atlas's parser refuses among the settings given (it reads a setting only when it is set)."""
+    problems: list[str] = []
+    for name in sorted(given):
+        raw, kind = given[name], KINDS.get(name)
+        if kind == "bool" and raw not in ATLAS_TRUE | ATLAS_FALSE:
+            problems.append(f"{name}={raw!r}: expected one of 1/0/true/false/yes/no (as Atlas parses it)")
+        elif kind == "u64" and (not _U64.fullmatch(raw) or int(raw) >= 2**64):
+            problems.append(f"{name}={raw!r}: expected an unsigned integer")
+        elif kind == "f64" and not _F64.fullmatch(raw):
+            problems.append(f"{name}={raw!r}: expected a number")
+        elif kind == "url" and raw.strip() and not _URL.fullmatch(raw.strip()):
+            problems.append(f"{name}={raw!r}: expected a URL")
+        elif kind == "map" and any(
+            "=" not in item or not all(part.strip() for part in item.split("=", 1))
+            for item in (i.strip() for i in raw.split(","))
+            if item
+        ):
+            problems.append(f"{name}={raw!r}: expected key=value entries separated by commas")
+        # Atlas compares the log level without case, every other enumeration exactly.
+        allowed = ENUMS.get(name)
+        value = raw.lower() if name == "ATLAS_LOG_LEVEL" else raw
+        if allowed is not None and value not in allowed:
+            problems.append(f"{name}={raw!r}: expected one of {', '.join(allowed)}")
+        if name in _RATIOS and _F64.fullmatch(raw) and not 0.0 <= float(raw) <= 1.0:
+            problems.append(f"{name}={raw}: must be in [0.0, 1.0]")
+        if name in _POSITIVE and _U64.fullmatch(raw) and int(raw) == 0:
+            problems.append(f"{name}=0: must be > 0")
+    if given.get("ATLAS_STORE_S3_BASE_URL") == "":
+        problems.append("ATLAS_STORE_S3_BASE_URL: must not be empty when set")
+    if given.get("ATLAS_REQUIRE_API_KEY") in ATLAS_TRUE and given.get("ATLAS_HMAC_REQUIRED") in ATLAS_TRUE:
+        problems.append("ATLAS_REQUIRE_API_KEY=true and ATLAS_HMAC_REQUIRED=true cannot be enabled together")
+    return problems
 
 
 class _Parser:
-    def __init__(self, values: dict[str, str]) -> None:
+    def __init__(self, values: dict[str, str], problems: list[str]) -> None:
         self.values = values
-        self.problems: list[str] = []
+        self.problems = problems
+
+    def _refuse(self, name: str, problem: str) -> None:
+        if not any(line.startswith(f"{name}=") for line in self.problems):  # said once, by Atlas's rules
+            self.problems.append(problem)
 
     def boolean(self, name: str) -> bool:
-        raw = self.values[name].strip().lower()
-        if raw in _TRUE:
+        raw = self.values[name]
+        if raw in ATLAS_TRUE:
             return True
-        if raw not in _FALSE:
-            self.problems.append(f"{name}={self.values[name]!r}: expected true or false")
+        if raw not in ATLAS_FALSE:
+            self._refuse(name, f"{name}={raw!r}: expected one of 1/0/true/false/yes/no (as Atlas parses it)")
         return False
 
     def integer(self, name: str, minimum: int = 0) -> int:
-        raw = self.values[name].strip()
-        try:
-            value = int(raw)
-        except ValueError:
-            self.problems.append(f"{name}={raw!r}: expected an integer")
+        raw = self.values[name]
+        if not _U64.fullmatch(raw) or int(raw) >= 2**64:
+            self._refuse(name, f"{name}={raw!r}: expected an unsigned integer")
             return int(DEFAULTS[name])
+        value = int(raw)
         if value < minimum:
             self.problems.append(f"{name}={value}: expected at least {minimum}")
         return value
@@ -235,12 +289,12 @@ class _Parser:
         return host, port
 
 
-def _parse(values: dict[str, str]) -> Settings:
-    p = _Parser(values)
+def _parse(values: dict[str, str], problems: list[str]) -> Settings:
+    p = _Parser(values, problems)
     host, port = p.bind()
     log_level = values["ATLAS_LOG_LEVEL"].strip().lower()
     if log_level not in _LOG_LEVELS:
-        p.problems.append(f"ATLAS_LOG_LEVEL={log_level!r}: expected one of {', '.join(_LOG_LEVELS)}")
+        p._refuse("ATLAS_LOG_LEVEL", f"ATLAS_LOG_LEVEL={log_level!r}: expected one of {', '.join(_LOG_LEVELS)}")
     settings = Settings(
         values=values,
         bind_host=host,

@@ -28,6 +28,7 @@ from atlas_drills.standin.params import (
     parse_limit,
     parse_region,
     reject_full_scan,
+    reject_heavy_overreach,
 )
 from atlas_drills.standin.queries import (
     explain_genes,
@@ -54,6 +55,9 @@ from atlas_drills.store.manifest import ArtifactManifest, parse_manifest
 LIST_CACHE_CONTROL = "public, max-age=30, stale-while-revalidate=15"
 ITEM_CACHE_CONTROL = "public, max-age=900, stale-while-revalidate=450, immutable"
 AVAILABLE_ENDPOINTS = ["/v1/genes", "/v1/genes/count", "/v1/genes/{gene_id}/transcripts", "/v1/transcripts/{tx_id}"]
+
+
+IMMUTABLE_GENE_TTL_S = 900  # Atlas's immutable_gene_ttl
 
 
 def _refuse_while_draining(app: StandIn) -> None:
@@ -254,6 +258,7 @@ def genes(app: StandIn, request: Request) -> Response:
     _refuse_while_draining(app)
     query = parse_gene_query(request.params)
     reject_full_scan(query)
+    reject_heavy_overreach(query)
     opened = _open(app, query.dataset)
     try:
         with opened.connection() as conn:
@@ -275,7 +280,15 @@ def genes(app: StandIn, request: Request) -> Response:
         links = {"next": f"/v1/genes?{urlencode(params)}"}
     body = envelope(data, dataset=query.dataset.canonical, page={"next_cursor": next_cursor}, links=links)
     response = json_response(200, body, pretty=is_true(request.params.get("pretty")))
-    return with_etag(_sized(app, response), request.header("if-none-match"), None)
+    # Atlas's gene answers name their query class, and (with debug datasets on) the normalised request it caches
+    # them under; a baseline recorded from either server then carries the same x-atlas-* headers.
+    response.headers["x-atlas-query-class"] = query.query_class
+    response.headers["vary"] = "accept-encoding"
+    if app.settings.enable_debug_datasets:
+        normalized = "&".join(f"{k}={v}" for k, v in sorted(request.params.items()))
+        response.headers["x-atlas-cache-key"] = f"/v1/genes?{normalized}"
+    immutable = f"public, max-age={IMMUTABLE_GENE_TTL_S}, stale-while-revalidate={IMMUTABLE_GENE_TTL_S // 2}, immutable"
+    return with_etag(_sized(app, response), request.header("if-none-match"), immutable)
 
 
 def genes_count(app: StandIn, request: Request) -> Response:

@@ -116,8 +116,12 @@ class DatasetCache:
         sqlite_cache_kib: int = 65536,
         sqlite_mmap_bytes: int = 0,
         on_event: Callable[..., None] | None = None,
+        no_download: str | None = None,
     ) -> None:
         self.store_root = store_root
+        # Atlas in cached-only (or read-only filesystem) mode never copies a dataset from the store: one that is
+        # not in the cache already cannot be served (503), whatever the store holds.
+        self.no_download = no_download
         self.cache_root = cache_root
         self.quarantine_failures = quarantine_failures
         self.quarantine_retry_ttl_ms = quarantine_retry_ttl_ms
@@ -194,6 +198,10 @@ class DatasetCache:
         target = target_dir / SQLITE_FILE
         marker = f"{expected}:{manifest.db_schema_version}"
         if not _marker_matches(target_dir / VERIFIED_MARKER, marker) or not target.is_file():
+            if self.no_download:
+                raise DatasetUnavailable(
+                    "not-cached", f"dataset missing from cache and {self.no_download} is enabled", dataset
+                )
             self._download_and_verify(dataset, manifest, target_dir, marker, health)
         health.checksum_verified = True
         health.last_open_at = time.monotonic()

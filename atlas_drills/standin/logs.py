@@ -1,8 +1,9 @@
 """Structured log lines on stderr: one JSON object per line, as Atlas's tracing json layer writes them.
 
 Each line carries `timestamp`, `level`, `event_id`, `message` and `fields`. With `ATLAS_LOG_JSON=false` the same
-content is written as one plain text line. Callers pass only values that are safe to log: configuration goes through
-`runtime_config.redact` before it gets here.
+content is written as one text line shaped like tracing's default formatter, which Atlas uses then:
+`<timestamp> <LEVEL> <target>: <message> event_id="<id>" key=value ...`. Callers pass only values that are safe to
+log: configuration goes through `runtime_config.redact` before it gets here.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ class Logger:
             line = json.dumps(record, separators=(",", ":"), default=str)
         else:
             rendered = " ".join(f"{key}={value}" for key, value in fields.items())
-            line = f"{timestamp} {level.upper():5} {event_id}: {message} {rendered}".rstrip()
+            line = f'{timestamp} {level.upper():>5} atlas_drills::standin: {message} event_id="{event_id}" {rendered}'
+            line = line.rstrip()
         with self._lock:
             self.stream.write(line + "\n")
             self.stream.flush()

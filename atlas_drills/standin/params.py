@@ -51,6 +51,7 @@ INCLUDE_FIELDS = {
     "length": ("sequence_length",),
 }
 SORTS = ("gene_id:asc", "region:asc")
+HEAVY_PROJECTION_LIMIT = 200  # Atlas's QueryLimits::default().heavy_projection_limit
 
 
 @dataclass(frozen=True)
@@ -84,9 +85,10 @@ class GeneQuery:
 
     @property
     def query_class(self) -> str:
-        if self.gene_id is not None or self.name is not None:
+        """Atlas's `classify_query`: a gene id is cheap, a region or a name prefix heavy, anything else medium."""
+        if self.gene_id is not None:
             return "cheap"
-        return "medium" if self.selective else "heavy"
+        return "heavy" if self.region is not None or self.name_prefix is not None else "medium"
 
 
 def check_allowed(params: Mapping[str, str], allowed: frozenset[str]) -> None:
@@ -236,6 +238,17 @@ def _name_prefix(raw: str | None) -> str | None:
     if len(prefix) > MAX_NAME_PREFIX_LEN:
         raise invalid_param("name_like", f"name_like prefix is longer than {MAX_NAME_PREFIX_LEN}", raw)
     return prefix or None
+
+
+def reject_heavy_overreach(query: GeneQuery) -> None:
+    """Atlas refuses a heavy query asking for more rows than its heavy projection limit (200 by default)."""
+    if query.query_class == "heavy" and query.limit > HEAVY_PROJECTION_LIMIT:
+        raise ApiError(
+            422,
+            "QueryRejectedByPolicy",
+            "heavy projection limit exceeded",
+            {"limit": query.limit, "max": HEAVY_PROJECTION_LIMIT},
+        )
 
 
 def reject_full_scan(query: GeneQuery) -> None:

@@ -11,6 +11,7 @@ from atlas_drills.standin.params import INCLUDE_FIELDS, GeneQuery, Region
 from atlas_drills.store.artifact import TRANSCRIPT_ROW_FIELDS
 
 TRANSCRIPT_FIELDS = TRANSCRIPT_ROW_FIELDS
+GENE_ROW_FIELDS = ("gene_id", "name", *dict.fromkeys(f for fields in INCLUDE_FIELDS.values() for f in fields))
 _SORT_KEYS = {"gene_id:asc": ("gene_id", "id"), "region:asc": ("seqid", "start", "gene_id", "id")}
 
 
@@ -77,7 +78,8 @@ def gene_page(conn: sqlite3.Connection, query: GeneQuery) -> Page:
     if len(fetched) > query.limit:
         fetched = fetched[: query.limit]
         next_key = [fetched[-1][k] for k in keys]
-    rows = [{c: record[c] for c in columns} for record in fetched]
+    # Atlas answers every gene field, null where `include` did not ask for it.
+    rows = [{c: record.get(c) for c in GENE_ROW_FIELDS} for record in fetched]
     return Page(rows, next_key)
 
 
@@ -141,7 +143,9 @@ def transcripts_of_gene(
         clauses.append("transcript_id > ?")
         args.append(after)
     columns = ", ".join(f'"{c}"' for c in TRANSCRIPT_FIELDS)
-    sql = f"SELECT {columns} FROM transcript_summary WHERE {' AND '.join(clauses)} ORDER BY transcript_id LIMIT ?"
+    # Atlas's order (and its cursor, the last transcript id, which it compares alone, as done here).
+    order = "seqid ASC, start ASC, transcript_id ASC"
+    sql = f"SELECT {columns} FROM transcript_summary WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT ?"
     cursor = conn.execute(sql, [*args, limit + 1])
     names = [d[0] for d in cursor.description]
     rows = [_transcript_row(names, row) for row in cursor.fetchall()]

@@ -80,10 +80,15 @@ def envelope(
     links: dict[str, Any] | None = None,
     warnings: list[str] | None = None,
 ) -> dict[str, Any]:
+    # Atlas names the dataset of an answer as an object, {assembly, release, species}.
+    named: dict[str, str] | None = None
+    if dataset is not None:
+        release, species, assembly = dataset.split("/")
+        named = {"assembly": assembly, "release": release, "species": species}
     out: dict[str, Any] = {
         "api_version": API_VERSION,
         "contract_version": CONTRACT_VERSION,
-        "dataset": dataset,
+        "dataset": named,
         "page": page,
         "data": data,
         "links": links,

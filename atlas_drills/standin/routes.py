@@ -1,7 +1,8 @@
 """The route table and the request pipeline around every handler (Atlas's middleware stack, contract §1.3-1.6).
 
-Order: request id → request limits (URI bytes, parameter count) → HTTPS requirement → emergency breaker → route →
-heavy-endpoint switch → handler → provenance headers → `x-request-id`/`x-trace-id` → metrics.
+Order: request id → request limits (URI bytes, parameter count) → HTTPS requirement → emergency breaker → access
+policy (Atlas's embedded policy: routes it does not list answer 403) → route → heavy-endpoint switch → handler →
+provenance headers → `x-request-id`/`x-trace-id` → metrics.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from urllib.parse import parse_qsl
 
 from atlas_drills.standin.app import StandIn
 from atlas_drills.standin.params import dataset_from_dims
+from atlas_drills.standin.policy import check_access
 from atlas_drills.standin.responses import ApiError, Response, empty_response, error_response
 from atlas_drills.store.dataset_id import dataset_hash
 
@@ -144,6 +146,7 @@ def _run(app: StandIn, router: Router, request: Request) -> Response:
         raise ApiError(426, "QueryRejectedByPolicy", "HTTPS required", {"reason_code": "HTTPS_REQUIRED"})
     if settings.emergency_global_breaker and request.path not in _BREAKER_EXEMPT:
         raise ApiError(503, "NotReady", "emergency global breaker is engaged", {"retryable": True})
+    check_access(request.path)
     matched, path_params, allowed = router.match(request.method, request.path)
     if matched is None:
         if allowed:

@@ -16,7 +16,9 @@ LATE = 'local_command = ["sh", "-c", "sleep 5 && exec \\"$0\\" -m atlas_drills.s
 
 def test_a_late_target_fails_readiness_only(sample_backup: Path, sample_release: SampleRelease, tmp_path: Path) -> None:
     target = target_file(tmp_path, LATE)
-    outcome = run_drills(sample_backup, sample_release.root, tmp_path / "run", "local", f"--drill-target={target}")
+    outcome = run_drills(
+        sample_backup, sample_release.root, tmp_path / "run", "local", extra=(f"--drill-target={target}",)
+    )
     assert outcome.failed_criteria == {"readiness"}, outcome.output
     assert set(outcome.verdicts.values()) == {"pass", "fail"}, outcome.verdicts
     assert any("ready budget 4 s, phases start + ready measured" in m and "over by" in m for m in outcome.messages), (

@@ -2,7 +2,8 @@
 its fault declares (or is refused at restore with the named rule); nothing else changes verdict.
 
 Runs the real drills over the Docker sandbox (the default) and over the local-process sandbox (the fast variant),
-in parallel with xdist. Each result is written to `reports/fault-matrix/` for the README's matrix.
+in parallel with xdist. Each result is written to `reports/fault-matrix/` for the README's matrix (for another
+target than the stand-in, `ATLAS_DRILLS_MATRIX_TARGET*`, to `reports/fault-matrix-<image or command>/`).
 """
 
 from __future__ import annotations
@@ -16,23 +17,38 @@ from atlas_drills.faults import FAULTS, Fault, apply_fault
 from atlas_drills.faults.catalog import ALL
 from atlas_drills.plan import PROJECT_ROOT
 from atlas_drills.sample import SampleRelease
-from tests.faults.drill_run import run_drills
+from tests.faults.drill_run import matrix_target, run_drills
 
 MATRIX_DIR = PROJECT_ROOT / "reports" / "fault-matrix"
 SANDBOXES = ["docker", "local"]
 
 
 def _record(sandbox: str, name: str, verdicts: dict[str, str], refused: str | None) -> None:
-    MATRIX_DIR.mkdir(parents=True, exist_ok=True)
-    row = {"sandbox": sandbox, "fault": name, "verdicts": verdicts, "refused": refused}
-    (MATRIX_DIR / f"{sandbox}--{name}.json").write_text(json.dumps(row, indent=2, sort_keys=True) + "\n")
+    target = matrix_target()
+    folder = MATRIX_DIR if target.is_standin else MATRIX_DIR.with_name(f"fault-matrix-{target.slug}")
+    folder.mkdir(parents=True, exist_ok=True)
+    row = {"sandbox": sandbox, "fault": name, "verdicts": verdicts, "refused": refused, "target": target.slug}
+    (folder / f"{sandbox}--{name}.json").write_text(json.dumps(row, indent=2, sort_keys=True) + "\n")
 
 
 @pytest.fixture
 def sandbox_kind(request: pytest.FixtureRequest) -> str:
     kind: str = request.param
-    if kind == "docker":
+    target = matrix_target()
+    if kind == "docker" and target.image:
+        from atlas_drills.sandbox.select import SandboxUnavailable, ensure_target_image
+
+        request.getfixturevalue("docker_client")  # skips (or fails in CI) without an engine
+        try:
+            ensure_target_image(target.image)
+        except SandboxUnavailable as exc:
+            pytest.fail(f"ATLAS_DRILLS_MATRIX_TARGET_IMAGE: {exc}")
+    elif kind == "docker":
         request.getfixturevalue("standin_image")  # skips (or fails in CI) without an engine
+    if kind == "local" and not target.is_standin and not target.command:
+        pytest.skip(f"target {target.slug} has no native command (set ATLAS_DRILLS_MATRIX_TARGET_COMMAND)")
+    if kind == "docker" and target.command and not target.image:
+        pytest.skip(f"target {target.slug} has no image (set ATLAS_DRILLS_MATRIX_TARGET_IMAGE)")
     return kind
 
 

@@ -41,3 +41,16 @@ def flip_middle_bytes(path: Path, count: int = 64) -> None:
     for index in range(middle, min(middle + count, len(data))):
         data[index] ^= 0xFF
     path.write_bytes(bytes(data))
+
+
+GENE_ROW_FIELDS = ("gene_id", "name", "seqid", "start", "end", "biotype", "transcript_count", "sequence_length")
+
+
+def gene_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A gene row as Atlas answers it: every field, null where `include` did not ask for it."""
+    return {name: row.get(name) for name in GENE_ROW_FIELDS}
+
+
+def named(dataset: DatasetId) -> dict[str, str]:
+    """How Atlas names a dataset in an answer's envelope."""
+    return {"assembly": dataset.assembly, "release": dataset.release, "species": dataset.species}

@@ -10,7 +10,7 @@ from atlas_drills.store import dataset_hash, read_catalog, sha256_file, sha256_h
 from atlas_drills.store.catalog import Catalog
 from atlas_drills.store.layout import manifest_path, sqlite_path
 from tests.http.conftest import StandIn, StartStandIn
-from tests.http.expect import manifest_of
+from tests.http.expect import manifest_of, named
 
 ENVELOPE_KEYS = {"api_version", "contract_version", "dataset", "page", "data", "links"}
 
@@ -86,7 +86,7 @@ def test_dataset_item_matches_its_manifest(shared_standin: StandIn, sample_relea
         assert response.headers["cache-control"] == "public, max-age=900, stale-while-revalidate=450, immutable"
         assert "x-atlas-dataset-hash" not in response.headers, "path form carries no provenance headers"
         body = response.json()
-        assert body["dataset"] == dataset.canonical
+        assert body["dataset"] == named(dataset)
         item = body["data"]["item"]
         sqlite_sha = sha256_file(sqlite_path(store, dataset))
         assert item["checksums"] == {"sqlite_sha256": sqlite_sha}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from atlas_drills.sample import SampleRelease
 from tests.http.conftest import StandIn, StartStandIn
 from tests.http.expect import dims
@@ -14,10 +16,25 @@ _SAMPLE_LINE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)\{(?P<labels>[^}]
 
 
 def test_healthz_and_readyz_answer_text(shared_standin: StandIn) -> None:
-    for path, body in (("/healthz", "ok"), ("/health", "ok"), ("/readyz", "ready"), ("/ready", "ready")):
+    for path, body in (("/healthz", "ok"), ("/readyz", "ready")):
         response = shared_standin.get(path)
         assert (response.status_code, response.text) == (200, body), path
         assert response.headers["content-type"].startswith("text/plain"), path
+
+
+@pytest.mark.parametrize("path", ["/live", "/health", "/ready", "/", "/v1/nothing-here", "/debug/nothing"])
+def test_routes_atlas_policy_does_not_list_are_forbidden(shared_standin: StandIn, path: str) -> None:
+    """Atlas's embedded access policy denies by default: these answer 403 there, served route or not."""
+    response = shared_standin.get(path)
+    assert response.status_code == 403, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["message"]) == ("AccessForbidden", "request denied by access policy")
+    assert set(error["details"]) == {"action", "resource_kind"}
+
+
+@pytest.mark.parametrize("path", ["/healthz/overload", "/metrics", "/v1/version", "/v1/datasets", "/debug/datasets"])
+def test_routes_atlas_policy_lists_are_served(shared_standin: StandIn, path: str) -> None:
+    assert shared_standin.get(path).status_code == 200, path
 
 
 def test_every_response_carries_request_and_trace_ids(shared_standin: StandIn) -> None:
@@ -33,9 +50,7 @@ def test_a_valid_client_request_id_is_echoed(shared_standin: StandIn) -> None:
     assert response.json()["error"]["request_id"] == "drill-42"
 
 
-def test_live_and_overload_report_a_serving_process(shared_standin: StandIn) -> None:
-    live = shared_standin.get("/live")
-    assert (live.status_code, live.json()) == (200, {"live": True, "draining": False})
+def test_overload_reports_a_serving_process(shared_standin: StandIn) -> None:
     overload = shared_standin.get("/healthz/overload")
     assert overload.status_code == 200
     assert overload.json() == {
@@ -84,16 +99,7 @@ def test_openapi_names_the_build(shared_standin: StandIn) -> None:
     assert "/v1/genes" in document["paths"]
 
 
-def test_index_lists_catalog_datasets(shared_standin: StandIn, sample_release: SampleRelease) -> None:
-    response = shared_standin.get("/")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/html")
-    for dataset in sample_release.datasets:
-        assert dataset.canonical in response.text
-
-
-def test_unknown_route_is_404_and_wrong_method_is_405(shared_standin: StandIn) -> None:
-    assert shared_standin.get("/v1/nothing-here").status_code == 404
+def test_wrong_method_is_405(shared_standin: StandIn) -> None:
     response = shared_standin.post("/v1/datasets")
     assert response.status_code == 405
     assert response.headers["allow"] == "GET"

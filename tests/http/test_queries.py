@@ -9,7 +9,7 @@ import pytest
 from atlas_drills.sample import SampleRelease
 from atlas_drills.store import dataset_hash
 from tests.http.conftest import StandIn
-from tests.http.expect import catalog_epoch, dims, manifest_of, query
+from tests.http.expect import catalog_epoch, dims, gene_row, manifest_of, named, query
 
 GENE_COLUMNS = 'gene_id, name, seqid, start, "end", biotype, transcript_count, sequence_length'
 TX_COLUMNS = (
@@ -40,7 +40,7 @@ def test_gene_by_id_equals_the_artifact_row(
     response = shared_standin.get(f"/v1/genes?{dims(d)}&gene_id={gene['gene_id']}&include=coords,biotype,counts,length")
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["dataset"] == d.canonical
+    assert body["dataset"] == named(d)
     assert body["data"]["rows"] == [gene]
     assert body["data"]["class"] == "cheap"
     manifest = manifest_of(sample_release.store_root, d)
@@ -50,12 +50,12 @@ def test_gene_by_id_equals_the_artifact_row(
     assert response.headers["x-atlas-artifact-hash"] == manifest.dataset_signature_sha256
 
 
-def test_rows_without_include_are_id_and_name(
+def test_rows_without_include_carry_id_and_name_and_nulls(
     shared_standin: StandIn, sample_release: SampleRelease, gene: dict[str, Any]
 ) -> None:
     d = sample_release.current
     rows = shared_standin.get(f"/v1/genes?dataset={d.canonical}&gene_id={gene['gene_id']}").json()["data"]["rows"]
-    assert rows == [{"gene_id": gene["gene_id"], "name": gene["name"]}]
+    assert rows == [gene_row({"gene_id": gene["gene_id"], "name": gene["name"]})]
 
 
 def test_dataset_param_form_carries_no_provenance_headers(
@@ -74,16 +74,17 @@ def test_name_and_prefix_queries(shared_standin: StandIn, sample_release: Sample
     expected = query(
         store, d, "SELECT gene_id, name FROM gene_summary WHERE name = ? ORDER BY gene_id", (gene["name"],)
     )
-    assert by_name == expected
+    assert by_name == [gene_row(row) for row in expected]
     prefix = gene["name"][:2]
-    got = shared_standin.get(f"/v1/genes?{dims(d)}&name_like={prefix}*&limit=500").json()["data"]["rows"]
+    # A name prefix is a heavy query for Atlas: at most 200 rows (its heavy projection limit).
+    got = shared_standin.get(f"/v1/genes?{dims(d)}&name_like={prefix}*&limit=200").json()["data"]["rows"]
     expected = query(
         store,
         d,
-        "SELECT gene_id, name FROM gene_summary WHERE substr(name, 1, ?) = ? ORDER BY gene_id LIMIT 500",
+        "SELECT gene_id, name FROM gene_summary WHERE substr(name, 1, ?) = ? ORDER BY gene_id LIMIT 200",
         (len(prefix), prefix),
     )
-    assert got == expected
+    assert got == [gene_row(row) for row in expected]
     assert got
 
 
@@ -93,7 +94,7 @@ def test_range_returns_the_overlapping_genes(
     d = sample_release.current
     start, end = max(1, gene["start"] - 5000), gene["end"] + 5000
     region = f"{gene['seqid']}:{start}-{end}"
-    got = shared_standin.get(f"/v1/genes?{dims(d)}&range={region}&include=coords&limit=500").json()["data"]["rows"]
+    got = shared_standin.get(f"/v1/genes?{dims(d)}&range={region}&include=coords&limit=200").json()["data"]["rows"]
     expected = query(
         sample_release.store_root,
         d,
@@ -101,15 +102,9 @@ def test_range_returns_the_overlapping_genes(
         "ORDER BY gene_id",
         (gene["seqid"], end, start),
     )
-    assert got == expected
-    assert {
-        "gene_id": gene["gene_id"],
-        "name": gene["name"],
-        "seqid": gene["seqid"],
-        "start": gene["start"],
-        "end": gene["end"],
-    } in got
-    by_region = shared_standin.get(f"/v1/genes?{dims(d)}&region={region}&sort=region:asc&limit=500").json()
+    assert got == [gene_row(row) for row in expected]
+    assert gene_row({k: gene[k] for k in ("gene_id", "name", "seqid", "start", "end")}) in got
+    by_region = shared_standin.get(f"/v1/genes?{dims(d)}&region={region}&sort=region:asc&limit=200").json()
     assert sorted(r["gene_id"] for r in by_region["data"]["rows"]) == sorted(r["gene_id"] for r in expected)
 
 
@@ -161,6 +156,20 @@ def test_gene_query_errors(
     assert error["code"] == code
     if status == 422:
         assert error["details"]["reason_code"] == "QUERY_REJECTED"
+
+
+@pytest.mark.parametrize(("params", "limit"), [("range=chr1:1-9", 201), ("name_like=AB*", 500)])
+def test_heavy_queries_stay_within_atlas_projection_limit(
+    shared_standin: StandIn, sample_release: SampleRelease, params: str, limit: int
+) -> None:
+    d = sample_release.current
+    refused = shared_standin.get(f"/v1/genes?{dims(d)}&{params}&limit={limit}")
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["error"]
+    assert (error["code"], error["message"]) == ("QueryRejectedByPolicy", "heavy projection limit exceeded")
+    assert error["details"] == {"limit": limit, "max": 200}
+    served = shared_standin.get(f"/v1/genes?{dims(d)}&{params}&limit=200")
+    assert (served.status_code, served.json()["data"]["class"]) == (200, "heavy")
 
 
 def test_missing_dataset_dimension(shared_standin: StandIn) -> None:
