@@ -5,6 +5,9 @@ it starts (no bind mount: the container gets its own copy, so nothing it does re
 with the restored runtime configuration; wait for the start-up log line (fails fast if the process exits) and then
 for `/readyz`; capture its log; remove it in every case.
 
+The container runs as the image's own user (or the target file's `user`): the store it gets is root-owned and
+read-only to that user, and the empty cache root is that user's, resolved through the image's /etc/passwd.
+
 On a local Linux engine the container shares the host network and binds 127.0.0.1:<free port>. For a remote engine
 or Docker Desktop, `published=True` publishes the port on 127.0.0.1 instead.
 """

@@ -1,4 +1,5 @@
-"""The local-process sandbox: the stand-in as a subprocess on 127.0.0.1, serving the restored tree in place.
+"""The local-process sandbox: the target's local command (the stand-in, or a native server binary given with
+`--drill-target-command`) as a subprocess on 127.0.0.1, serving the restored tree in place.
 
 Used when no Docker engine can be had. It isolates nothing beyond a process boundary, which the report records;
 a release gate refuses it unless allowed explicitly.
