@@ -25,6 +25,7 @@ from atlas_drills.backup.tarstream import (
     DEFAULT_BUFFER,
     DIRECTORY,
     FILE,
+    HARDLINK,
     SPECIAL,
     SYMLINK,
     Limits,
@@ -179,7 +180,9 @@ class DirectoryReader:
 
     def _listing(self) -> list[str]:
         names: list[str] = []
-        for folder, dirs, files in os.walk(self._root, followlinks=False):
+        # os.walk skips a folder it cannot read; raising instead names the folder (an environment error), where
+        # skipping made every file under it look like a missing member.
+        for folder, dirs, files in os.walk(self._root, followlinks=False, onerror=_raise):
             relative = os.path.relpath(folder, self._root)
             prefix = "" if relative == "." else f"{relative}/"
             names.extend(f"{prefix}{name}" for name in dirs + files)
@@ -197,6 +200,11 @@ class DirectoryReader:
         self.current = name
         info = os.lstat(self._root / name)
         mode = stat.S_IMODE(info.st_mode)
+        if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+            # A second name for a file that may live outside the backup folder (`ln /etc/shadow store/x`): the
+            # format never writes one, and reading it would copy whatever it points at.
+            self._size = 0
+            return MemberHeader(name, HARDLINK, "1", 0, mode, f"<inode {info.st_ino}, {info.st_nlink} links>", 0)
         if stat.S_ISREG(info.st_mode):
             self._size = info.st_size
             return MemberHeader(name, FILE, "0", info.st_size, mode, "", 0)
@@ -215,7 +223,7 @@ class DirectoryReader:
         fd = os.open(self._root / self.current, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
-            while count := os.readv(fd, [view]):
+            while count := _read_member(fd, view, self._root / self.current):
                 self.produced += count
                 if self.produced > self._limits.max_total_bytes:
                     raise RestoreRefused(
@@ -234,6 +242,18 @@ class DirectoryReader:
     @property
     def compressed_bytes(self) -> int:
         return self.produced
+
+
+def _raise(error: OSError) -> None:
+    raise error
+
+
+def _read_member(fd: int, view: memoryview, path: Path) -> int:
+    try:
+        return os.readv(fd, [view])
+    except OSError as exc:
+        exc.filename = str(path)  # readv names no file; the environment error must
+        raise
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 
 from atlas_drills.findings import DRILL_ID_PROPERTY
 from fixtures.options import dest, drill_option, env_name
+from plugins.drill_report.redact import scrub_report
 from plugins.drill_report.reporter import DrillReporter
 
 REPORTER_NAME = "drill-report"
@@ -124,6 +126,18 @@ def pytest_configure(config: pytest.Config) -> None:
     reporter = DrillReporter(config, settings, junit_given=junit_given)
     config.stash[REPORTER_KEY] = reporter
     config.pluginmanager.register(reporter, REPORTER_NAME)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Everywhere tests run (xdist workers included): scrub the restored configuration's secret values from the
+    report before it travels to the controller, which never sees that configuration."""
+    del item, call
+    report = yield
+    scrub_report(report)
+    return report
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
