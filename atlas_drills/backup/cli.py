@@ -175,7 +175,8 @@ def _verify(args: argparse.Namespace) -> int:
     else:
         print(f"{backup}: {len(report.findings) + report.omitted} finding(s)")
         for finding in report.findings:
-            print(f"  {finding}")
+            expected, observed = printable(finding.expected), printable(finding.observed)
+            print(f"  {printable(finding.member)}: {finding.rule}: expected {expected}, observed {observed}")
         if report.omitted:
             print(f"  ... and {report.omitted} more finding(s), not listed (the first {len(report.findings)} are)")
     return 0 if report.intact else REFUSED
