@@ -95,6 +95,9 @@ _SECRET_IN_VALUE = re.compile(
     r"|(?P<akid>\b(?:AKIA|ASIA)[A-Z0-9]{16}\b)",
     re.IGNORECASE,
 )
+# `key=value` or `key: value` inside a value (a query string, a header, JSON): secret when the key looks secret.
+_INNER_PAIR = re.compile(r"([A-Za-z0-9_.\-]+)[\"']?\s*[=:]\s*[\"']?([^&\s\"',;}?#]+)")
+_USERINFO = re.compile(r"([a-z][a-z0-9+.\-]*://)[^/\s@]+@", re.IGNORECASE)
 MIN_SECRET_LENGTH = 4  # shorter values would redact ordinary words everywhere; the name-based rule still applies
 _remembered: set[str] = set()
 
@@ -130,6 +133,7 @@ def secret_values(env: dict[str, str]) -> set[str]:
     for name, value in env.items():
         if is_secret_name(name):
             found.add(value)
+        found.update(inner for key, inner in _INNER_PAIR.findall(value) if is_secret_name(key))
         for match in _SECRET_IN_VALUE.finditer(value):
             userinfo, token, akid = match.group("userinfo", "token", "akid")
             if userinfo:
@@ -216,5 +220,16 @@ def render_env(values: dict[str, str], header: str = "") -> str:
 
 
 def redact(env: dict[str, str]) -> dict[str, str]:
-    """The same settings with secret values replaced, safe to log."""
-    return {name: ("<redacted>" if is_secret_name(name) and value else value) for name, value in env.items()}
+    """The same settings with secret values replaced, safe to log: whole values under secret names, and under any
+    name the secret parts `secret_values` finds (`ATLAS_REDIS_URL=redis://user:pw@host`, a bearer token)."""
+    hidden = sorted(secret_values(env), key=len, reverse=True)
+    shown = {}
+    for name, value in env.items():
+        if is_secret_name(name) and value:
+            shown[name] = "<redacted>"
+            continue
+        text = _USERINFO.sub(r"\1<redacted>@", value)
+        for secret in hidden:
+            text = text.replace(secret, "<redacted>")
+        shown[name] = text
+    return shown
