@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS_KEY] = settings
     if hasattr(config, "workerinput"):
         return
+    _check_writable(settings.report_dir)
     junit_given = bool(getattr(config.option, "xmlpath", None))
     if not junit_given and hasattr(config.option, "xmlpath"):
         config.option.xmlpath = str(settings.report_dir / f".junit-{os.getpid()}.xml.tmp")
@@ -138,6 +140,19 @@ def pytest_runtest_makereport(
     report = yield
     scrub_report(report)
     return report
+
+
+def _check_writable(folder: Path) -> None:
+    """Fail at once, as a usage error naming the folder, rather than with an INTERNALERROR after the whole run."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise pytest.UsageError(
+            f"--drill-report-dir {folder}: cannot write there ({exc.strerror or type(exc).__name__}). "
+            "Give a folder you can write, or leave the option out for reports/ in the rootdir."
+        ) from exc
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
