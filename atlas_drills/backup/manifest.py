@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from atlas_drills import schemas
+from atlas_drills.backup.entries import entry_check
 from atlas_drills.backup.errors import Finding, Rule
 
 FORMAT: Final = "atlas-backup/1"
@@ -138,6 +139,37 @@ def schema_findings(document: Any, schema_name: str, member: str, limit: int = M
     return findings
 
 
+def manifest_schema_findings(raw: Any, limit: int = MAX_FINDINGS) -> list[Finding]:
+    """`schema_findings` for `backup-manifest.json`, with the file entries checked by the fast gate of
+    `entries.py` (built from the same schema) and only the entries it rejects handed to jsonschema."""
+    schema = load_schema(MANIFEST_SCHEMA)
+    entry_schema = schema.get("$defs", {}).get("file", {})
+    check = entry_check(entry_schema)
+    files = raw.get("files") if isinstance(raw, dict) else None
+    if (
+        check is None
+        or not isinstance(files, list)
+        or schema["properties"]["files"].get("items") != {"$ref": "#/$defs/file"}
+    ):
+        return schema_findings(raw, MANIFEST_SCHEMA, MANIFEST_NAME, limit)
+    findings = schema_findings({**raw, "files": []}, MANIFEST_SCHEMA, MANIFEST_NAME, limit)
+    if len(findings) > limit:
+        return findings
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator({**entry_schema, "$defs": schema["$defs"]})
+    for index, item in enumerate(files):
+        if check(item):
+            continue
+        for error in validator.iter_errors(item):
+            if len(findings) == limit:
+                return [*findings, _cut(MANIFEST_NAME)]
+            inner = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+            where = f"{MANIFEST_NAME}:.files[{index}]{inner}"
+            findings.append(Finding(where, Rule.MANIFEST_INVALID, error.validator, error.message))
+    return findings
+
+
 def _cut(member: str) -> Finding:
     return Finding(member, Rule.MANIFEST_INVALID, f"at most {MAX_FINDINGS} problems listed", "more, not listed")
 
@@ -197,7 +229,7 @@ def parse_backup_manifest(data: bytes) -> BackupManifest:
         raise ManifestInvalid([Finding(MANIFEST_NAME, Rule.MANIFEST_INVALID, "UTF-8 JSON", "nested too deep")]) from exc
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, and an integer over Python's 4,300 digits
         raise ManifestInvalid([Finding(MANIFEST_NAME, Rule.MANIFEST_INVALID, "UTF-8 JSON", str(exc))]) from exc
-    findings = schema_findings(raw, MANIFEST_SCHEMA, MANIFEST_NAME)
+    findings = manifest_schema_findings(raw)
     if findings:
         raise ManifestInvalid(findings)
     findings = semantic_findings(raw)
