@@ -74,4 +74,4 @@ def test_a_manifest_of_100000_entries_parses_in_seconds_not_minutes() -> None:
     began = time.process_time()
     manifest = parse_backup_manifest(data)
     assert len(manifest.files) == 100_002
-    assert time.process_time() - began < 10, "jsonschema alone took ~12 s of CPU for this"
+    assert time.process_time() - began < 3, "jsonschema alone takes ~4.5 s of CPU for this, the gate ~0.7 s"

@@ -3,10 +3,14 @@ form and by value remembered from the runtime configuration."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from atlas_drills.runtime_config import RuntimeConfigError, parse_env_text, redact, remembered_secrets
 from plugins.drill_report.redact import Redactor, redact_log
+from tests.backup.cli_run import run_backup_cli
+from tests.backup.conftest import build_tiny_source
 from tests.backup.secret_forms import SecretForm, secret_forms
 
 FORMS = secret_forms()
@@ -68,3 +72,15 @@ def test_redacting_a_configuration_masks_userinfo_under_any_name() -> None:
 def test_ordinary_text_is_left_alone() -> None:
     text = "release 112: 3 datasets, store/catalog.json sha256 " + "ab" * 32 + ", ready in 0.4 s"
     assert Redactor().text(text) == text
+
+
+def test_backup_create_names_a_malformed_config_line_without_printing_it(tmp_path: Path) -> None:
+    source = build_tiny_source(tmp_path / "source")
+    secret = f"s3cr3t-{FORMS[0].secret}"
+    source.config.write_text(source.config.read_text() + f"ATLAS_STORE_S3_BEARER {secret}\n")
+    args = ("create", "--store", str(source.store), "--ops", str(source.ops), "--config", str(source.config))
+    result = run_backup_cli(*args, "--out", str(tmp_path / "out.tar"), "--quiet")
+    assert result.returncode == 1, result.output
+    assert "line 3" in result.stderr
+    assert secret not in result.output
+    assert not (tmp_path / "out.tar").exists()
