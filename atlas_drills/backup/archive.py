@@ -19,7 +19,7 @@ from typing import BinaryIO, Final, Protocol, cast
 
 import zstandard
 
-from atlas_drills.backup.errors import WHOLE_ARCHIVE, BackupUnusable, RestoreRefused, Rule
+from atlas_drills.backup.errors import PATH_SHOWN, WHOLE_ARCHIVE, BackupUnusable, RestoreRefused, Rule, printable
 from atlas_drills.backup.manifest import MANIFEST_NAME
 from atlas_drills.backup.tarstream import (
     DEFAULT_BUFFER,
@@ -66,38 +66,41 @@ def archive_suffix_kind(path: Path) -> str | None:
 
 def kind_of_existing(path: Path) -> str:
     """The kind of an existing backup; `BackupUnusable` (exit 2) for a missing path or an unknown extension."""
+    shown = printable(path, PATH_SHOWN)
     if not os.path.lexists(path):
-        raise BackupUnusable(f"{path}: no such file or directory. {_WHAT_TO_DO}")
+        raise BackupUnusable(f"{shown}: no such file or directory. {_WHAT_TO_DO}")
     if path.is_dir():
         if not (path / MANIFEST_NAME).is_file():
-            raise BackupUnusable(f"{path}: a directory without {MANIFEST_NAME}, so not a backup. {_WHAT_TO_DO}")
+            raise BackupUnusable(f"{shown}: a directory without {MANIFEST_NAME}, so not a backup. {_WHAT_TO_DO}")
         return DIRECTORY_KIND
     kind = archive_suffix_kind(path)
     if kind is None:
-        raise BackupUnusable(f"{path}: unknown backup extension {''.join(path.suffixes) or '(none)'}. {_WHAT_TO_DO}")
+        suffixes = printable("".join(path.suffixes)) or "(none)"
+        raise BackupUnusable(f"{shown}: unknown backup extension {suffixes}. {_WHAT_TO_DO}")
     if not path.is_file():
-        raise BackupUnusable(f"{path}: not a regular file. {_WHAT_TO_DO}")
+        raise BackupUnusable(f"{shown}: not a regular file. {_WHAT_TO_DO}")
     return kind
 
 
 def kind_for_output(path: Path) -> str:
     """The kind `create` writes to `path`; refuses to overwrite anything."""
+    shown, parent = printable(path, PATH_SHOWN), printable(path.parent, PATH_SHOWN)
     kind = archive_suffix_kind(path)
     if kind is not None:
         if os.path.lexists(path):
-            raise BackupUnusable(f"{path}: already exists; backups are never overwritten. Choose a new name.")
+            raise BackupUnusable(f"{shown}: already exists; backups are never overwritten. Choose a new name.")
         if not path.parent.is_dir():
-            raise BackupUnusable(f"{path.parent}: folder does not exist. Create it first.")
+            raise BackupUnusable(f"{parent}: folder does not exist. Create it first.")
         return kind
     if path.is_symlink() or (path.exists() and not path.is_dir()):
         raise BackupUnusable(
-            f"{path}: exists and is not a folder; --out takes a .tar, .tar.gz or .tar.zst name, or a new or empty "
+            f"{shown}: exists and is not a folder; --out takes a .tar, .tar.gz or .tar.zst name, or a new or empty "
             "folder"
         )
     if path.is_dir() and any(path.iterdir()):
-        raise BackupUnusable(f"{path}: folder is not empty; give a new or empty folder, or an archive name")
+        raise BackupUnusable(f"{shown}: folder is not empty; give a new or empty folder, or an archive name")
     if not path.parent.is_dir():
-        raise BackupUnusable(f"{path.parent}: folder does not exist. Create it first.")
+        raise BackupUnusable(f"{parent}: folder does not exist. Create it first.")
     return DIRECTORY_KIND
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from atlas_drills.backup.errors import (
+    PATH_SHOWN,
     BackupCreateError,
     BackupEnvironmentError,
     BackupError,
@@ -157,7 +158,7 @@ def _verify(args: argparse.Namespace) -> int:
         return _fail(str(exc), ENVIRONMENT)
     except KeyboardInterrupt as exc:
         return _interrupted(exc, "verify stopped; its private copies were removed")
-    backup = printable(report.backup)
+    backup = printable(report.backup, PATH_SHOWN)
     if args.json:
         document = {
             "backup": str(report.backup),
@@ -196,7 +197,7 @@ def _restore(args: argparse.Namespace) -> int:
     from atlas_drills.backup.restore import restore_backup
 
     target: Path = args.to
-    shown = printable(target)
+    shown = printable(target, PATH_SHOWN)
     try:
         if target.exists() and (not target.is_dir() or any(target.iterdir())):
             message = f"--to {shown}: exists and is not an empty folder. Give a new folder (it will be created)."
@@ -207,5 +208,6 @@ def _restore(args: argparse.Namespace) -> int:
     except (BackupError, PermissionError) as exc:
         return _fail(*_restore_failure(exc, shown))
     timings = ", ".join(f"{phase} {seconds:.2f}s" for phase, seconds in result.timings.items())
-    print(f"{printable(result.staging)}: restored {result.files} files, {result.restored_bytes} bytes ({timings})")
+    staging = printable(result.staging, PATH_SHOWN)
+    print(f"{staging}: restored {result.files} files, {result.restored_bytes} bytes ({timings})")
     return 0

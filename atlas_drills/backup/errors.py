@@ -51,6 +51,7 @@ WHOLE_ARCHIVE: Final = "<archive>"
 _UNPRINTABLE: Final = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\u200b-\\u200f\\u2028-\\u202e\\u2066-\\u2069\\ufeff]")
 # Anything longer is cut in messages (a 64 KiB pax path or a 1 MB observed value must not flood a terminal).
 MAX_SHOWN: Final = 300
+PATH_SHOWN: Final = 4096  # a path on the command line is shown whole (PATH_MAX), only escaped
 
 
 def printable(value: Any, limit: int = MAX_SHOWN) -> str:
@@ -112,7 +113,7 @@ class BackupEnvironmentError(BackupError):
         self.action = action
         self.error = error
         reason = error.strerror or type(error).__name__
-        super().__init__(f"{printable(self.path)}: cannot {action}: {reason} (errno {error.errno})")
+        super().__init__(f"{printable(self.path, PATH_SHOWN)}: cannot {action}: {reason} (errno {error.errno})")
 
 
 class RestoreRefused(BackupError):

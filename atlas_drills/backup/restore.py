@@ -25,12 +25,14 @@ from typing import Final
 
 from atlas_drills.backup.archive import MemberStream, kind_of_existing, open_member_stream
 from atlas_drills.backup.errors import (
+    PATH_SHOWN,
     WHOLE_ARCHIVE,
     BackupEnvironmentError,
     BackupError,
     BackupUnusable,
     RestoreRefused,
     Rule,
+    printable,
 )
 from atlas_drills.backup.manifest import MANIFEST_NAME, BackupManifest, ManifestInvalid, parse_backup_manifest
 from atlas_drills.backup.rules import MemberLedger, header_finding, normalized_name
@@ -222,11 +224,12 @@ def extract_member(stream: MemberStream, staging: StagingWriter, name: str, head
 
 def _prepare_staging(staging: Path) -> tuple[Path, bool]:
     """Resolve staging; create it (True) or accept an existing empty folder (False)."""
+    shown = printable(staging, PATH_SHOWN)
     if os.path.lexists(staging):
         if staging.is_symlink() or not staging.is_dir():
-            raise BackupUnusable(f"{staging}: exists and is not a folder; restore needs a new or empty folder")
+            raise BackupUnusable(f"{shown}: exists and is not a folder; restore needs a new or empty folder")
         if any(staging.iterdir()):
-            raise BackupUnusable(f"{staging}: folder is not empty; restore needs a new or empty folder")
+            raise BackupUnusable(f"{shown}: folder is not empty; restore needs a new or empty folder")
         return staging.resolve(strict=True), False
     staging.mkdir(parents=True, mode=0o755)
     return staging.resolve(strict=True), True
