@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
 from atlas_drills import __version__
+from atlas_drills.backup.errors import printable
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,11 +40,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Exit codes every command shares for what no command handled itself.
+ENVIRONMENT_EXIT = 3  # the machine: permission denied, disk full, a folder that cannot be made
+INTERNAL_EXIT = 70  # a defect of atlas-drills (EX_SOFTWARE)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Whatever escapes it becomes one line on stderr, never a traceback (set
+    ATLAS_DRILLS_DEBUG=1 to see one): an environment error exits 3 naming the path, an interruption 128+signal,
+    anything else 70."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    result: int = args.handler(args)
+    try:
+        result: int = args.handler(args)
+    except KeyboardInterrupt as exc:
+        signum = int(getattr(exc, "signum", signal.SIGINT))
+        return _last_words(f"interrupted by {signal.Signals(signum).name}", 128 + signum)
+    except OSError as exc:
+        where = f"{printable(exc.filename)}: " if exc.filename is not None else ""
+        return _last_words(f"{where}{exc.strerror or type(exc).__name__} (errno {exc.errno})", ENVIRONMENT_EXIT)
+    except Exception as exc:  # the last line of defence: one line instead of a traceback
+        if os.environ.get("ATLAS_DRILLS_DEBUG"):
+            raise
+        message = f"internal error: {type(exc).__name__}: {printable(exc)}. Set ATLAS_DRILLS_DEBUG=1 for the traceback"
+        return _last_words(message, INTERNAL_EXIT)
     return result
+
+
+def _last_words(message: str, code: int) -> int:
+    print(f"atlas-drills: {message}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -99,6 +99,12 @@ def load_plan(path: Path = DEFAULT_PLAN) -> DrillPlan:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise PlanError(f"{where}: no such drill plan; give one with --drill-plan") from exc
+    except IsADirectoryError as exc:
+        raise PlanError(f"{where}: a folder; --drill-plan takes a TOML file such as ops/drills/plan.toml") from exc
+    except OSError as exc:
+        raise PlanError(f"{where}: cannot be read: {exc.strerror or type(exc).__name__}") from exc
+    except UnicodeDecodeError as exc:
+        raise PlanError(f"{where}: not UTF-8 text (byte {exc.start}); a drill plan is a TOML file") from exc
     except tomllib.TOMLDecodeError as exc:
         raise PlanError(f"{where}: not valid TOML: {exc}") from exc
     _validate(document, where)

@@ -19,12 +19,13 @@ from typing import BinaryIO, Final, Protocol, cast
 
 import zstandard
 
-from atlas_drills.backup.errors import WHOLE_ARCHIVE, BackupUnusable, RestoreRefused, Rule
+from atlas_drills.backup.errors import PATH_SHOWN, WHOLE_ARCHIVE, BackupUnusable, RestoreRefused, Rule, printable
 from atlas_drills.backup.manifest import MANIFEST_NAME
 from atlas_drills.backup.tarstream import (
     DEFAULT_BUFFER,
     DIRECTORY,
     FILE,
+    HARDLINK,
     SPECIAL,
     SYMLINK,
     Limits,
@@ -65,38 +66,41 @@ def archive_suffix_kind(path: Path) -> str | None:
 
 def kind_of_existing(path: Path) -> str:
     """The kind of an existing backup; `BackupUnusable` (exit 2) for a missing path or an unknown extension."""
+    shown = printable(path, PATH_SHOWN)
     if not os.path.lexists(path):
-        raise BackupUnusable(f"{path}: no such file or directory. {_WHAT_TO_DO}")
+        raise BackupUnusable(f"{shown}: no such file or directory. {_WHAT_TO_DO}")
     if path.is_dir():
         if not (path / MANIFEST_NAME).is_file():
-            raise BackupUnusable(f"{path}: a directory without {MANIFEST_NAME}, so not a backup. {_WHAT_TO_DO}")
+            raise BackupUnusable(f"{shown}: a directory without {MANIFEST_NAME}, so not a backup. {_WHAT_TO_DO}")
         return DIRECTORY_KIND
     kind = archive_suffix_kind(path)
     if kind is None:
-        raise BackupUnusable(f"{path}: unknown backup extension {''.join(path.suffixes) or '(none)'}. {_WHAT_TO_DO}")
+        suffixes = printable("".join(path.suffixes)) or "(none)"
+        raise BackupUnusable(f"{shown}: unknown backup extension {suffixes}. {_WHAT_TO_DO}")
     if not path.is_file():
-        raise BackupUnusable(f"{path}: not a regular file. {_WHAT_TO_DO}")
+        raise BackupUnusable(f"{shown}: not a regular file. {_WHAT_TO_DO}")
     return kind
 
 
 def kind_for_output(path: Path) -> str:
     """The kind `create` writes to `path`; refuses to overwrite anything."""
+    shown, parent = printable(path, PATH_SHOWN), printable(path.parent, PATH_SHOWN)
     kind = archive_suffix_kind(path)
     if kind is not None:
         if os.path.lexists(path):
-            raise BackupUnusable(f"{path}: already exists; backups are never overwritten. Choose a new name.")
+            raise BackupUnusable(f"{shown}: already exists; backups are never overwritten. Choose a new name.")
         if not path.parent.is_dir():
-            raise BackupUnusable(f"{path.parent}: folder does not exist. Create it first.")
+            raise BackupUnusable(f"{parent}: folder does not exist. Create it first.")
         return kind
     if path.is_symlink() or (path.exists() and not path.is_dir()):
         raise BackupUnusable(
-            f"{path}: exists and is not a folder; --out takes a .tar, .tar.gz or .tar.zst name, or a new or empty "
+            f"{shown}: exists and is not a folder; --out takes a .tar, .tar.gz or .tar.zst name, or a new or empty "
             "folder"
         )
     if path.is_dir() and any(path.iterdir()):
-        raise BackupUnusable(f"{path}: folder is not empty; give a new or empty folder, or an archive name")
+        raise BackupUnusable(f"{shown}: folder is not empty; give a new or empty folder, or an archive name")
     if not path.parent.is_dir():
-        raise BackupUnusable(f"{path.parent}: folder does not exist. Create it first.")
+        raise BackupUnusable(f"{parent}: folder does not exist. Create it first.")
     return DIRECTORY_KIND
 
 
@@ -179,7 +183,9 @@ class DirectoryReader:
 
     def _listing(self) -> list[str]:
         names: list[str] = []
-        for folder, dirs, files in os.walk(self._root, followlinks=False):
+        # os.walk skips a folder it cannot read; raising instead names the folder (an environment error), where
+        # skipping made every file under it look like a missing member.
+        for folder, dirs, files in os.walk(self._root, followlinks=False, onerror=_raise):
             relative = os.path.relpath(folder, self._root)
             prefix = "" if relative == "." else f"{relative}/"
             names.extend(f"{prefix}{name}" for name in dirs + files)
@@ -197,6 +203,11 @@ class DirectoryReader:
         self.current = name
         info = os.lstat(self._root / name)
         mode = stat.S_IMODE(info.st_mode)
+        if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+            # A second name for a file that may live outside the backup folder (`ln /etc/shadow store/x`): the
+            # format never writes one, and reading it would copy whatever it points at.
+            self._size = 0
+            return MemberHeader(name, HARDLINK, "1", 0, mode, f"<inode {info.st_ino}, {info.st_nlink} links>", 0)
         if stat.S_ISREG(info.st_mode):
             self._size = info.st_size
             return MemberHeader(name, FILE, "0", info.st_size, mode, "", 0)
@@ -215,7 +226,7 @@ class DirectoryReader:
         fd = os.open(self._root / self.current, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
-            while count := os.readv(fd, [view]):
+            while count := _read_member(fd, view, self._root / self.current):
                 self.produced += count
                 if self.produced > self._limits.max_total_bytes:
                     raise RestoreRefused(
@@ -234,6 +245,18 @@ class DirectoryReader:
     @property
     def compressed_bytes(self) -> int:
         return self.produced
+
+
+def _raise(error: OSError) -> None:
+    raise error
+
+
+def _read_member(fd: int, view: memoryview, path: Path) -> int:
+    try:
+        return os.readv(fd, [view])
+    except OSError as exc:
+        exc.filename = str(path)  # readv names no file; the environment error must
+        raise
 
 
 @contextmanager

@@ -1,18 +1,33 @@
 """`atlas-drills backup create|verify|restore`.
 
-Exit codes: 0 done / intact; 1 the backup has problems (each printed: member, rule, expected, observed) or could
-not be made faithfully; 2 unusable input (missing path, unknown extension, non-empty target) with what to do.
+Exit codes: 0 done / intact; 1 the backup has problems (each printed once: member, rule, expected, observed, with
+control characters escaped) or could not be made faithfully; 2 unusable input (missing path, unknown extension,
+non-empty target) with what to do; 3 the environment failed (permission denied, disk full), one line naming the
+path; 128+N interrupted by signal N (130 Ctrl-C, 143 SIGTERM), after removing whatever the run had written.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
 
-from atlas_drills.backup.errors import BackupCreateError, BackupUnusable, RestoreRefused
+from atlas_drills.backup.errors import (
+    PATH_SHOWN,
+    BackupCreateError,
+    BackupEnvironmentError,
+    BackupError,
+    BackupUnusable,
+    RestoreRefused,
+    printable,
+)
+
+REFUSED = 1
+UNUSABLE = 2
+ENVIRONMENT = 3
 
 _EPILOG_KINDS = (
     "Backup kinds: PATH.tar, PATH.tar.gz, PATH.tar.zst, or a folder. Layout (atlas-backup/1): backup-manifest.json "
@@ -97,6 +112,12 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _interrupted(exc: KeyboardInterrupt, what: str) -> int:
+    signum = int(getattr(exc, "signum", signal.SIGINT))
+    name = signal.Signals(signum).name
+    return _fail(f"interrupted by {name}: {what}", 128 + signum)
+
+
 def _create(args: argparse.Namespace) -> int:
     from atlas_drills.backup.create import create_backup
 
@@ -111,9 +132,12 @@ def _create(args: argparse.Namespace) -> int:
             show_progress=False if args.quiet else None,
         )
     except BackupUnusable as exc:
-        return _fail(str(exc), 2)
+        return _fail(str(exc), UNUSABLE)
     except BackupCreateError as exc:
-        return _fail(str(exc), 1)
+        return _fail(str(exc), REFUSED)
+    except OSError as exc:  # create.py reads sources and writes the archive itself
+        where = printable(exc.filename if exc.filename is not None else args.out)
+        return _fail(f"{where}: {exc.strerror or type(exc).__name__} (errno {exc.errno})", ENVIRONMENT)
     manifest = result.manifest
     print(
         f"{result.path}: {result.kind}, {len(manifest.files)} files, {manifest.total_size} bytes of content, "
@@ -129,7 +153,12 @@ def _verify(args: argparse.Namespace) -> int:
     try:
         report = verify_backup(args.backup)
     except BackupUnusable as exc:
-        return _fail(str(exc), 2)
+        return _fail(str(exc), UNUSABLE)
+    except BackupEnvironmentError as exc:
+        return _fail(str(exc), ENVIRONMENT)
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc, "verify stopped; its private copies were removed")
+    backup = printable(report.backup, PATH_SHOWN)
     if args.json:
         document = {
             "backup": str(report.backup),
@@ -137,31 +166,48 @@ def _verify(args: argparse.Namespace) -> int:
             "intact": report.intact,
             "members": report.members,
             "findings": [finding.as_dict() for finding in report.findings],
+            "findings_not_listed": report.omitted,
         }
         print(json.dumps(document, indent=2, default=str))
     elif report.intact:
         manifest = report.manifest
         assert manifest is not None
-        print(f"{report.backup}: intact ({len(manifest.files)} files, backup_id {manifest.backup_id})")
+        print(f"{backup}: intact ({len(manifest.files)} files, backup_id {printable(manifest.backup_id)})")
     else:
-        print(f"{report.backup}: {len(report.findings)} finding(s)")
+        print(f"{backup}: {len(report.findings) + report.omitted} finding(s)")
         for finding in report.findings:
-            print(f"  {finding.member}: {finding.rule}: expected {finding.expected}, observed {finding.observed}")
-    return 0 if report.intact else 1
+            expected, observed = printable(finding.expected), printable(finding.observed)
+            print(f"  {printable(finding.member)}: {finding.rule}: expected {expected}, observed {observed}")
+        if report.omitted:
+            print(f"  ... and {report.omitted} more finding(s), not listed (the first {len(report.findings)} are)")
+    return 0 if report.intact else REFUSED
+
+
+def _restore_failure(exc: BaseException, shown: str) -> tuple[str, int]:
+    if isinstance(exc, RestoreRefused):
+        return f"{exc}\nNothing was left in {shown}.", REFUSED
+    if isinstance(exc, BackupEnvironmentError):
+        return f"{exc}\nNothing was left in {shown}.", ENVIRONMENT
+    if isinstance(exc, PermissionError):  # --to itself cannot be listed
+        return f"--to {shown}: {exc.strerror}", ENVIRONMENT
+    return str(exc), UNUSABLE
 
 
 def _restore(args: argparse.Namespace) -> int:
     from atlas_drills.backup.restore import restore_backup
 
     target: Path = args.to
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        return _fail(f"--to {target}: exists and is not an empty folder. Give a new folder (it will be created).", 2)
+    shown = printable(target, PATH_SHOWN)
     try:
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            message = f"--to {shown}: exists and is not an empty folder. Give a new folder (it will be created)."
+            return _fail(message, UNUSABLE)
         result = restore_backup(args.backup, target)
-    except BackupUnusable as exc:
-        return _fail(str(exc), 2)
-    except RestoreRefused as exc:
-        return _fail(f"{exc}\nNothing was left in {target}.", 1)
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc, f"restore stopped; nothing was left in {shown}")
+    except (BackupError, PermissionError) as exc:
+        return _fail(*_restore_failure(exc, shown))
     timings = ", ".join(f"{phase} {seconds:.2f}s" for phase, seconds in result.timings.items())
-    print(f"{result.staging}: restored {result.files} files, {result.restored_bytes} bytes ({timings})")
+    staging = printable(result.staging, PATH_SHOWN)
+    print(f"{staging}: restored {result.files} files, {result.restored_bytes} bytes ({timings})")
     return 0

@@ -6,6 +6,7 @@ during restore and a finding during verify use the same codes, so a report reads
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -43,6 +44,31 @@ class Rule:
 # Where a finding is about the archive as a whole rather than one member.
 WHOLE_ARCHIVE: Final = "<archive>"
 
+# C0 and C1 controls, DEL, and the Unicode format characters that reorder or hide text (bidi overrides,
+# zero-width marks): a member name carrying them could forge lines or terminal sequences when printed.
+_UNPRINTABLE: Final = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\u200b-\\u200f\\u2028-\\u202e\\u2066-\\u2069\\ufeff]")
+# Anything longer is cut in messages (a 64 KiB pax path or a 1 MB observed value must not flood a terminal).
+MAX_SHOWN: Final = 300
+PATH_SHOWN: Final = 4096  # a path on the command line is shown whole (PATH_MAX), only escaped
+
+
+def printable(value: Any, limit: int = MAX_SHOWN) -> str:
+    """`value` as one safe line: control and invisible format characters escaped (`\\n`, `\\x1b`, `\\u202e`), and
+    cut to `limit` characters with the number of characters left out."""
+    text = value if isinstance(value, str) else str(value)
+    text = _UNPRINTABLE.sub(_escape, text.replace("\\", "\\\\")) if _UNPRINTABLE.search(text) else text
+    if len(text) > limit:
+        text = f"{text[:limit]}...({len(text) - limit} more characters)"
+    return text
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group(0)
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char)
+    if named:
+        return named
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -54,7 +80,11 @@ class Finding:
     observed: Any
 
     def __str__(self) -> str:
-        return f"{self.member}: {self.rule} (expected {self.expected}, observed {self.observed})"
+        """One line, whatever the member name or values hold (escaped and cut by `printable`)."""
+        return (
+            f"{printable(self.member)}: {self.rule} (expected {printable(self.expected)}, "
+            f"observed {printable(self.observed)})"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {"member": self.member, "rule": self.rule, "expected": self.expected, "observed": self.observed}
@@ -70,6 +100,18 @@ class BackupUnusable(BackupError):
 
 class BackupCreateError(BackupError):
     """`backup create` cannot produce a faithful backup of this source (symlink, missing identity, file changed)."""
+
+
+class BackupEnvironmentError(BackupError):
+    """The machine, not the backup: a permission denied, a full disk, a folder that cannot be made. The backup may
+    be fine; fix the environment and run again (exit 3)."""
+
+    def __init__(self, path: object, action: str, error: OSError) -> None:
+        self.path = str(path)
+        self.action = action
+        self.error = error
+        reason = error.strerror or type(error).__name__
+        super().__init__(f"{printable(self.path, PATH_SHOWN)}: cannot {action}: {reason} (errno {error.errno})")
 
 
 class RestoreRefused(BackupError):

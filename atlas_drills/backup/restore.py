@@ -14,13 +14,26 @@ import contextlib
 import hashlib
 import os
 import shutil
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Final
 
 from atlas_drills.backup.archive import MemberStream, kind_of_existing, open_member_stream
-from atlas_drills.backup.errors import WHOLE_ARCHIVE, BackupUnusable, RestoreRefused, Rule
+from atlas_drills.backup.errors import (
+    PATH_SHOWN,
+    WHOLE_ARCHIVE,
+    BackupEnvironmentError,
+    BackupError,
+    BackupUnusable,
+    RestoreRefused,
+    Rule,
+    printable,
+)
 from atlas_drills.backup.manifest import MANIFEST_NAME, BackupManifest, ManifestInvalid, parse_backup_manifest
 from atlas_drills.backup.rules import MemberLedger, header_finding, normalized_name
 from atlas_drills.backup.tarstream import DEFAULT_BUFFER, DIRECTORY, FILE, Limits, MemberHeader
@@ -56,6 +69,62 @@ class RestoreResult:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase: open, verify_extract
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM (or SIGINT) arrived during a verify or restore: unwinds like Ctrl-C, so every cleanup runs."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+
+def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
+    del frame
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Turn SIGTERM into `Interrupted` while the block runs, when nobody else handles it (pytest's run fixture
+    does, the same way). Without this a `kill` ends the process at once: a half-written member stays in the target
+    and verify's private copy in the temp folder."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+    signal.signal(signal.SIGTERM, _raise_interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while cleaning up, so a second signal cannot cut the cleanup short; they are
+    delivered (and interrupt) once it is done."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextlib.contextmanager
+def environment_errors(path: Path, action: str) -> Iterator[None]:
+    """An `OSError` (permission, full disk, I/O error) becomes `BackupEnvironmentError` naming its path: the
+    backup is not at fault, and the user gets one line instead of a traceback."""
+    try:
+        yield
+    except BackupError:
+        raise
+    except OSError as exc:
+        where = exc.filename if exc.filename is not None else path
+        raise BackupEnvironmentError(where, action, exc) from exc
+
+
 def refuse(finding_member: str, rule: str, expected: object, observed: object, hint: str = "") -> RestoreRefused:
     return RestoreRefused(finding_member, rule, expected, observed, hint)
 
@@ -77,9 +146,9 @@ def read_manifest(stream: MemberStream, limits: RestoreLimits) -> BackupManifest
     try:
         manifest = parse_backup_manifest(data)
     except ManifestInvalid as exc:
-        first = exc.findings[0]
-        others = f"All problems: {exc}" if len(exc.findings) > 1 else ""
-        raise refuse(first.member, first.rule, first.expected, first.observed, others) from exc
+        first, *others = exc.findings
+        also = "Also: " + "; ".join(str(other) for other in others) if others else ""
+        raise refuse(first.member, first.rule, first.expected, first.observed, also) from exc
     if manifest.total_size > limits.max_total_bytes:
         raise refuse(
             MANIFEST_NAME,
@@ -104,17 +173,20 @@ class StagingWriter:
             return known
         parent, _, name = relative.rpartition("/")
         parent_fd = self.folder(parent)
-        # Made earlier for a sibling, or listed as a directory member: either way opened with O_NOFOLLOW below.
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(name, 0o755, dir_fd=parent_fd)
-        fd = os.open(name, _DIRECTORY_FLAGS, dir_fd=parent_fd)
+        with environment_errors(self.root / relative, "create a folder"):
+            # Made earlier for a sibling, or listed as a directory member: either way opened with O_NOFOLLOW below.
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(name, 0o755, dir_fd=parent_fd)
+            fd = os.open(name, _DIRECTORY_FLAGS, dir_fd=parent_fd)
         self._folders[relative] = fd
         return fd
 
     def create(self, relative: str, executable: bool) -> int:
         parent, _, name = relative.rpartition("/")
-        fd = os.open(name, _CREATE_FLAGS, 0o600, dir_fd=self.folder(parent))
-        os.fchmod(fd, 0o755 if executable else 0o644)
+        folder = self.folder(parent)
+        with environment_errors(self.root / relative, "create a file"):
+            fd = os.open(name, _CREATE_FLAGS, 0o600, dir_fd=folder)
+            os.fchmod(fd, 0o755 if executable else 0o644)
         return fd
 
     def close(self) -> None:
@@ -136,7 +208,10 @@ def extract_member(stream: MemberStream, staging: StagingWriter, name: str, head
     try:
         for chunk in stream.data():
             digest.update(chunk)
-            _write_all(fd, chunk)
+            try:
+                _write_all(fd, chunk)
+            except OSError as exc:  # ENOSPC, EFBIG, EDQUOT, EIO: the disk, not the backup
+                raise BackupEnvironmentError(staging.root / name, "write", exc) from exc
             written += len(chunk)
     finally:
         os.close(fd)
@@ -149,17 +224,23 @@ def extract_member(stream: MemberStream, staging: StagingWriter, name: str, head
 
 def _prepare_staging(staging: Path) -> tuple[Path, bool]:
     """Resolve staging; create it (True) or accept an existing empty folder (False)."""
+    shown = printable(staging, PATH_SHOWN)
     if os.path.lexists(staging):
         if staging.is_symlink() or not staging.is_dir():
-            raise BackupUnusable(f"{staging}: exists and is not a folder; restore needs a new or empty folder")
+            raise BackupUnusable(f"{shown}: exists and is not a folder; restore needs a new or empty folder")
         if any(staging.iterdir()):
-            raise BackupUnusable(f"{staging}: folder is not empty; restore needs a new or empty folder")
+            raise BackupUnusable(f"{shown}: folder is not empty; restore needs a new or empty folder")
         return staging.resolve(strict=True), False
     staging.mkdir(parents=True, mode=0o755)
     return staging.resolve(strict=True), True
 
 
 def _discard(root: Path, created: bool) -> None:
+    with signals_held():
+        _remove_contents(root, created)
+
+
+def _remove_contents(root: Path, created: bool) -> None:
     if created:
         shutil.rmtree(root, ignore_errors=True)
         return
@@ -176,16 +257,21 @@ def restore_backup(backup: Path, staging: Path, limits: RestoreLimits | None = N
     limits = limits or RestoreLimits()
     started = time.monotonic()
     kind = kind_of_existing(backup)
-    root, created = _prepare_staging(staging)
-    try:
-        with open_member_stream(backup, limits.stream_limits(), limits.buffer_size) as stream:
-            manifest = read_manifest(stream, limits)
-            opened = time.monotonic()
-            files, restored = _extract_all(stream, manifest, root)
-            archive_bytes = stream.compressed_bytes
-    except BaseException:
-        _discard(root, created)
-        raise
+    with interruptible():
+        with environment_errors(staging, "create the restore folder"):
+            root, created = _prepare_staging(staging)
+        try:
+            with (
+                environment_errors(backup, "read the backup"),
+                open_member_stream(backup, limits.stream_limits(), limits.buffer_size) as stream,
+            ):
+                manifest = read_manifest(stream, limits)
+                opened = time.monotonic()
+                files, restored = _extract_all(stream, manifest, root)
+                archive_bytes = stream.compressed_bytes
+        except BaseException:
+            _discard(root, created)
+            raise
     finished = time.monotonic()
     return RestoreResult(
         backup=backup,
@@ -217,9 +303,10 @@ def _extract_all(stream: MemberStream, manifest: BackupManifest, root: Path) -> 
             restored += extract_member(stream, writer, name, header, listed[name].sha256)
             files += 1
         missing = ledger.missing()
-        if missing:
-            first = missing[0]
-            raise refuse(first.member, first.rule, first.expected, f"absent ({len(missing)} listed file(s) missing)")
+        first = next(missing, None)
+        if first is not None:
+            count = 1 + sum(1 for _ in missing)
+            raise refuse(first.member, first.rule, first.expected, f"absent ({count} listed file(s) missing)")
         stream.finish()
     finally:
         writer.close()

@@ -7,7 +7,8 @@ it is and which mode bits it carries. The ledger then checks each member against
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from atlas_drills.backup.errors import Finding, Rule
@@ -15,6 +16,7 @@ from atlas_drills.backup.manifest import MANIFEST_NAME, BackupManifest
 from atlas_drills.backup.tarstream import DIRECTORY, FILE, HARDLINK, SPECIAL, SYMLINK, MemberHeader
 
 _SETID_BITS = 0o6000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MAX_NAME_BYTES = 255  # NAME_MAX on Linux: a longer part could never be created, so refuse it by rule
 
 
@@ -34,8 +36,11 @@ def path_finding(name: str) -> Finding | None:
     parts = name.split("/")
     if ".." in parts:
         return Finding(name, Rule.PARENT_TRAVERSAL, "no '..' part", name)
-    if "\0" in name or "\\" in name or any(part in ("", ".") for part in parts):
+    if "\\" in name or any(part in ("", ".") for part in parts):
         return Finding(name, Rule.NON_CANONICAL_PATH, "'/'-separated parts, none empty or '.'", repr(name))
+    if _CONTROL.search(name):
+        # No file Atlas serves has one, and a newline or ESC in a name could forge lines wherever it is printed.
+        return Finding(name, Rule.NON_CANONICAL_PATH, "no control characters in the name", repr(name))
     if any(len(part.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for part in parts):
         return Finding(name, Rule.NON_CANONICAL_PATH, f"path parts of at most {MAX_NAME_BYTES} bytes", "longer")
     return None
@@ -105,9 +110,10 @@ class MemberLedger:
             return Finding(name, Rule.SIZE_MISMATCH, f"{listed.size} bytes", f"{header.size} bytes")
         return None
 
-    def missing(self) -> list[Finding]:
-        return [
+    def missing(self) -> Iterator[Finding]:
+        """Listed files never seen, one at a time (a hostile manifest may list hundreds of thousands)."""
+        return (
             Finding(f.path, Rule.MISSING_MEMBER, f"{f.size} bytes, sha256 {f.sha256}", "absent")
             for f in self.manifest.files
             if f.path not in self.seen
-        ]
+        )

@@ -11,6 +11,7 @@ The writer uses `tarfile.TarInfo.tobuf` for headers, so archives stay readable b
 
 from __future__ import annotations
 
+import re
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ _KINDS: Final = {
     b"4": SPECIAL,
     b"6": SPECIAL,
 }
+_OCTAL: Final = re.compile(rb"[0-7]+")
 _POSIX_MAGIC: Final = b"ustar\x0000"
 _GNU_MAGIC: Final = b"ustar  \x00"
 
@@ -96,12 +98,10 @@ def _number(field: bytes, what: str, offset: int) -> int:
     digits = field.split(b"\0", 1)[0].strip(b" ")
     if not digits:
         return 0
-    try:
-        return int(digits, 8)
-    except ValueError as exc:
-        raise RestoreRefused(
-            WHOLE_ARCHIVE, Rule.MALFORMED_HEADER, f"octal {what}", f"{digits!r} at offset {offset}"
-        ) from exc
+    # Only octal digits: int(..., 8) would also take '-7', '+7' and '1_0', and a negative size never ends.
+    if not _OCTAL.fullmatch(digits):
+        raise RestoreRefused(WHOLE_ARCHIVE, Rule.MALFORMED_HEADER, f"octal {what}", f"{digits!r} at offset {offset}")
+    return int(digits, 8)
 
 
 def _check_checksum(block: bytes, offset: int) -> None:
@@ -117,25 +117,57 @@ def _check_checksum(block: bytes, offset: int) -> None:
         )
 
 
+_PAX_LENGTH: Final = re.compile(rb"[1-9][0-9]{0,5}")  # a record can never exceed MAX_EXTENDED_HEADER
+_DECIMAL: Final = re.compile(r"[0-9]{1,20}")  # what a pax size may be: plain digits, never '-1', '+1', '1_0', ' 1'
+
+
 def _parse_pax(data: bytes, offset: int) -> dict[str, str]:
     records: dict[str, str] = {}
     pos = 0
     while pos < len(data):
         if data[pos] == 0:
             break
-        space = data.find(b" ", pos)
-        try:
-            length = int(data[pos:space])
-            key, _, value = data[space + 1 : pos + length - 1].partition(b"=")
-            records[key.decode("utf-8")] = value.decode("utf-8")
-        except (ValueError, UnicodeDecodeError) as exc:
+        space = data.find(b" ", pos, pos + 8)
+        digits = data[pos:space] if space > pos else b""
+        if not _PAX_LENGTH.fullmatch(digits):
             raise RestoreRefused(
-                WHOLE_ARCHIVE, Rule.MALFORMED_HEADER, "pax records 'LEN key=value'", f"offset {offset}: {exc}"
-            ) from exc
-        if length <= 0 or data[pos + length - 1 : pos + length] != b"\n":
+                WHOLE_ARCHIVE, Rule.MALFORMED_HEADER, "pax records 'LEN key=value\\n'", f"offset {offset}: bad length"
+            )
+        length = int(digits)
+        end = pos + length
+        if end > len(data) or end <= space + 1 or data[end - 1 : end] != b"\n":
             raise RestoreRefused(WHOLE_ARCHIVE, Rule.MALFORMED_HEADER, "pax record ending in newline", offset)
-        pos += length
+        key, _, value = data[space + 1 : end - 1].partition(b"=")
+        try:
+            records[key.decode("utf-8")] = value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise RestoreRefused(
+                WHOLE_ARCHIVE, Rule.MALFORMED_HEADER, "UTF-8 pax records", f"offset {offset}: {exc.reason}"
+            ) from exc
+        pos = end
     return records
+
+
+class RatioGuard:
+    """Refuses a decompression bomb wherever it sits in the stream, not only on average.
+
+    A token bucket: every compressed byte read earns `ratio` bytes of output, the balance is capped at `grace`,
+    and every byte produced spends one. Real backups (ratio 2-20) never run dry; a bomb does within `grace` bytes
+    of its start, even after megabytes of random padding (which, averaged over the whole stream, would hide it).
+    """
+
+    def __init__(self, limits: Limits) -> None:
+        self._ratio = limits.max_compression_ratio
+        self._cap = limits.ratio_grace_bytes
+        self._balance = float(limits.ratio_grace_bytes)
+        self._compressed = 0
+
+    def spend(self, produced: int, compressed: int) -> bool:
+        """Record `produced` more bytes, `compressed` bytes read so far in all; False once the bucket is empty."""
+        earned = max(compressed - self._compressed, 0) * self._ratio
+        self._compressed = max(compressed, self._compressed)
+        self._balance = min(self._balance + earned, self._cap) - produced
+        return self._balance >= 0
 
 
 class TarReader:
@@ -155,6 +187,7 @@ class TarReader:
         self.current = WHOLE_ARCHIVE  # the member being read, for refusals raised mid-stream
         self._pending_data = 0
         self._pending_padding = 0
+        self._ratio = RatioGuard(limits)
 
     @property
     def compressed_bytes(self) -> int:
@@ -190,13 +223,13 @@ class TarReader:
                 f"{self.produced} bytes so far",
                 "Raise RestoreLimits.max_total_bytes if this backup is genuinely that large.",
             )
-        compressed = max(self._source.compressed_bytes, 1)
-        if self.produced > limits.ratio_grace_bytes and self.produced > limits.max_compression_ratio * compressed:
+        compressed = self._source.compressed_bytes
+        if not self._ratio.spend(count, compressed):
             raise RestoreRefused(
                 self.current,
                 Rule.COMPRESSION_RATIO_LIMIT,
-                f"at most {limits.max_compression_ratio:g}:1",
-                f"{self.produced / compressed:.0f}:1 ({self.produced} bytes from {compressed})",
+                f"at most {limits.max_compression_ratio:g}:1 over any {limits.ratio_grace_bytes} bytes of output",
+                f"more ({self.produced} bytes out from {compressed} bytes read in all)",
                 "A ratio this high is the signature of a decompression bomb.",
             )
 
@@ -216,7 +249,7 @@ class TarReader:
 
     def _chunks(self, size: int, what: str) -> Iterator[memoryview]:
         remaining = size
-        while remaining:
+        while remaining > 0:
             if self._start == self._end and not self._read_more():
                 raise RestoreRefused(
                     self.current, Rule.TRUNCATED_ARCHIVE, f"{size} bytes of {what}", f"{size - remaining}"
@@ -241,7 +274,12 @@ class TarReader:
             if block == ZERO_BLOCK:
                 if overrides:
                     raise RestoreRefused(WHOLE_ARCHIVE, Rule.MALFORMED_HEADER, "a member after pax header", offset)
-                self._take(BLOCK, "the second end-of-archive block")
+                # Both blocks must be zero: a header after a single zero block would be hidden from tools that
+                # stop at the first one, and seen by those that do not.
+                if self._take(BLOCK, "the second end-of-archive block") != ZERO_BLOCK:
+                    raise RestoreRefused(
+                        WHOLE_ARCHIVE, Rule.TRAILING_DATA, "two zero blocks at the end of the archive", offset + BLOCK
+                    )
                 return None
             _check_checksum(block, offset)
             typeflag = block[156:157]
@@ -274,10 +312,9 @@ class TarReader:
         linkname = overrides.get("linkpath", _text(block[157:257], offset))
         size = _number(block[124:136], "size", offset)
         if "size" in overrides:
-            try:
-                size = int(overrides["size"])
-            except ValueError as exc:
-                raise RestoreRefused(name, Rule.MALFORMED_HEADER, "decimal pax size", overrides["size"]) from exc
+            if not _DECIMAL.fullmatch(overrides["size"]):
+                raise RestoreRefused(name, Rule.MALFORMED_HEADER, "pax size of 1-20 decimal digits", overrides["size"])
+            size = int(overrides["size"])
         if any(key.startswith("GNU.sparse") for key in overrides):
             typeflag = b"S"
         kind = _KINDS.get(typeflag, UNSUPPORTED)

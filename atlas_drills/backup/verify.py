@@ -12,14 +12,21 @@ import os
 import re
 import sqlite3
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
 from atlas_drills.backup.archive import DIRECTORY_KIND, MemberStream, kind_of_existing, open_member_stream
-from atlas_drills.backup.errors import Finding, RestoreRefused, Rule
-from atlas_drills.backup.manifest import MANIFEST_NAME, BackupManifest, ManifestInvalid, parse_backup_manifest
-from atlas_drills.backup.restore import RestoreLimits
+from atlas_drills.backup.errors import BackupEnvironmentError, Finding, RestoreRefused, Rule
+from atlas_drills.backup.manifest import (
+    MANIFEST_NAME,
+    BackupFile,
+    BackupManifest,
+    ManifestInvalid,
+    parse_backup_manifest,
+)
+from atlas_drills.backup.restore import RestoreLimits, environment_errors, interruptible
 from atlas_drills.backup.rules import header_finding, implied_directories, normalized_name
 from atlas_drills.backup.sources import SQLITE_SUFFIX
 from atlas_drills.backup.tarstream import DIRECTORY, MemberHeader
@@ -33,18 +40,34 @@ class Observed:
     sha256: str
 
 
+# Findings kept for the report; the rest are counted. A hostile archive or manifest can produce one finding per
+# entry (400,000 missing members); the first hundred say what is wrong, the count says how much.
+MAX_KEPT: Final = 100
+
+
 @dataclass
 class VerifyReport:
     backup: Path
     kind: str
     manifest: BackupManifest | None = None
     findings: list[Finding] = field(default_factory=list)
+    omitted: int = 0  # findings counted but not kept (past MAX_KEPT)
     members: int = 0
     archive_bytes_read: int = 0
 
     @property
     def intact(self) -> bool:
-        return not self.findings
+        return not self.findings and not self.omitted
+
+    def add(self, finding: Finding) -> None:
+        if len(self.findings) < MAX_KEPT:
+            self.findings.append(finding)
+        else:
+            self.omitted += 1
+
+    def extend(self, findings: Iterable[Finding]) -> None:
+        for finding in findings:
+            self.add(finding)
 
 
 _NOT_NULL_COMPLAINT: Final = re.compile(r"NULL value in (\w+)\.(\w+)")
@@ -81,49 +104,71 @@ def _integrity_problems(path: Path) -> list[str]:
 
 
 class _Scan:
-    def __init__(self, private: Path) -> None:
+    def __init__(self, private: Path, report: VerifyReport, limits: RestoreLimits) -> None:
         self.private = private
-        self.findings: list[Finding] = []
+        self.report = report
+        self.limits = limits
         self.observed: dict[str, list[Observed]] = {}
         self.directories: set[str] = set()
         self.first: str | None = None
         self.manifest_bytes: bytes | None = None
+        self.manifest: BackupManifest | None = None
+        self.listed: dict[str, BackupFile] = {}
+        self.manifest_problems: list[Finding] = []
         self.members = 0
 
-    def run(self, stream: MemberStream, limits: RestoreLimits) -> None:
+    def run(self, stream: MemberStream) -> None:
         try:
             while (header := stream.next_member()) is not None:
-                self.member(stream, header, limits)
+                self.member(stream, header)
             stream.finish()
         except RestoreRefused as exc:
             # A stream-level problem (truncation, corrupt compression, bad header): nothing after it is readable.
-            self.findings.append(exc.finding)
+            self.report.add(exc.finding)
 
-    def member(self, stream: MemberStream, header: MemberHeader, limits: RestoreLimits) -> None:
+    def member(self, stream: MemberStream, header: MemberHeader) -> None:
         name = normalized_name(header)
         self.members += 1
         if self.first is None:
             self.first = name
         problem = header_finding(header)
         if problem is not None:
-            self.findings.append(problem)
+            self.report.add(problem)
             return
         if header.kind == DIRECTORY:
             if name in self.directories:
-                self.findings.append(Finding(name, Rule.DUPLICATE_MEMBER, "each member once", "seen before"))
+                self.report.add(Finding(name, Rule.DUPLICATE_MEMBER, "each member once", "seen before"))
             self.directories.add(name)
             return
-        keep = name == MANIFEST_NAME and self.manifest_bytes is None and header.size <= limits.max_manifest_bytes
-        sqlite_copy = self.private / "member.sqlite" if name.endswith(SQLITE_SUFFIX) else None
-        observed, data = self._digest(stream, keep, sqlite_copy)
+        keep = name == MANIFEST_NAME and self.manifest_bytes is None and header.size <= self.limits.max_manifest_bytes
+        observed, data = self._digest(stream, keep, self._integrity_copy(name, header))
         if keep:
             self.manifest_bytes = data
-        if sqlite_copy is not None:
-            problems = _integrity_problems(sqlite_copy)
-            sqlite_copy.unlink()
+            # Parsed at once, so the members after it are checked against what it lists (integrity copies).
+            try:
+                self.manifest = parse_backup_manifest(data)
+                self.listed = self.manifest.by_path()
+            except ManifestInvalid as exc:
+                self.manifest_problems = exc.findings
+        copy = self.private / "member.sqlite"
+        if os.path.lexists(copy):
+            try:
+                problems = _integrity_problems(copy)
+            finally:
+                copy.unlink()
             if problems:
-                self.findings.append(Finding(name, Rule.SQLITE_INTEGRITY, "PRAGMA integrity_check: ok", problems))
+                self.report.add(Finding(name, Rule.SQLITE_INTEGRITY, "PRAGMA integrity_check: ok", problems))
         self.observed.setdefault(name, []).append(observed)
+
+    def _integrity_copy(self, name: str, header: MemberHeader) -> Path | None:
+        """Where to copy a SQLite member for `PRAGMA integrity_check`: only a member the manifest lists, at the
+        size it lists, is ever copied (an unlisted or oversized one is a finding already, not worth disk)."""
+        if not name.endswith(SQLITE_SUFFIX) or self.manifest is None:
+            return None
+        entry = self.listed.get(name)
+        if entry is None or entry.size != header.size:
+            return None
+        return self.private / "member.sqlite"
 
     def _digest(self, stream: MemberStream, keep: bool, copy: Path | None) -> tuple[Observed, bytes]:
         digest = hashlib.sha256()
@@ -138,67 +183,70 @@ class _Scan:
                     kept += chunk
                 if fd is not None:
                     view = chunk
-                    while view:
-                        view = view[os.write(fd, view) :]
+                    try:
+                        while view:
+                            view = view[os.write(fd, view) :]
+                    except OSError as exc:
+                        raise BackupEnvironmentError(copy, "write a private copy for integrity_check", exc) from exc
         finally:
             if fd is not None:
                 os.close(fd)
         return Observed(size, digest.hexdigest()), bytes(kept)
 
 
-def _compare(scan: _Scan, manifest: BackupManifest) -> list[Finding]:
-    found: list[Finding] = []
+def _compare(scan: _Scan, manifest: BackupManifest) -> Iterator[Finding]:
     listed = manifest.by_path()
     implied = implied_directories(listed)
     for name in sorted(scan.observed):
         copies = scan.observed[name]
         if name == MANIFEST_NAME:
             if len(copies) > 1:
-                found.append(Finding(name, Rule.DUPLICATE_MEMBER, "each member once", f"{len(copies)} copies"))
+                yield Finding(name, Rule.DUPLICATE_MEMBER, "each member once", f"{len(copies)} copies")
             continue
         if len(copies) > 1:
-            found.append(Finding(name, Rule.DUPLICATE_MEMBER, "each member once", f"{len(copies)} copies"))
+            yield Finding(name, Rule.DUPLICATE_MEMBER, "each member once", f"{len(copies)} copies")
         entry = listed.get(name)
         if entry is None:
-            found.append(Finding(name, Rule.UNLISTED_MEMBER, f"listed in {MANIFEST_NAME}", "not listed"))
+            yield Finding(name, Rule.UNLISTED_MEMBER, f"listed in {MANIFEST_NAME}", "not listed")
             continue
         for copy in copies:
             if copy.size != entry.size:
-                found.append(Finding(name, Rule.SIZE_MISMATCH, f"{entry.size} bytes", f"{copy.size} bytes"))
+                yield Finding(name, Rule.SIZE_MISMATCH, f"{entry.size} bytes", f"{copy.size} bytes")
             elif copy.sha256 != entry.sha256:
-                found.append(Finding(name, Rule.DIGEST_MISMATCH, entry.sha256, copy.sha256))
+                yield Finding(name, Rule.DIGEST_MISMATCH, entry.sha256, copy.sha256)
     for name in sorted(scan.directories - implied - {""}):
-        found.append(Finding(name, Rule.UNLISTED_MEMBER, "a folder holding listed files", "directory not implied"))
+        yield Finding(name, Rule.UNLISTED_MEMBER, "a folder holding listed files", "directory not implied")
     for entry in manifest.files:
         if entry.path not in scan.observed:
             expected = f"{entry.size} bytes, sha256 {entry.sha256}"
-            found.append(Finding(entry.path, Rule.MISSING_MEMBER, expected, "absent"))
-    return found
+            yield Finding(entry.path, Rule.MISSING_MEMBER, expected, "absent")
 
 
 def verify_backup(backup: Path, limits: RestoreLimits | None = None) -> VerifyReport:
-    """Check everything; raise only `BackupUnusable` (not a backup at all). Findings carry every problem."""
+    """Check everything; raise only `BackupUnusable` (not a backup at all) or `BackupEnvironmentError` (cannot read
+    the backup or write the private copy: permissions, full disk). Findings carry every problem, the first
+    `MAX_KEPT` kept and the rest counted."""
     limits = limits or RestoreLimits()
     kind = kind_of_existing(backup)
     report = VerifyReport(backup, kind)
-    with tempfile.TemporaryDirectory(prefix="atlas-backup-verify-") as private:
-        scan = _Scan(Path(private))
+    with (
+        interruptible(),
+        environment_errors(backup, "read the backup"),
+        tempfile.TemporaryDirectory(prefix="atlas-backup-verify-") as private,
+    ):
+        scan = _Scan(Path(private), report, limits)
         with open_member_stream(backup, limits.stream_limits(), limits.buffer_size) as stream:
-            scan.run(stream, limits)
+            scan.run(stream)
             report.archive_bytes_read = stream.compressed_bytes
     report.members = scan.members
-    report.findings.extend(scan.findings)
     if scan.manifest_bytes is None:
-        report.findings.append(Finding(MANIFEST_NAME, Rule.MISSING_MEMBER, "the backup manifest", "absent"))
+        report.add(Finding(MANIFEST_NAME, Rule.MISSING_MEMBER, "the backup manifest", "absent"))
         return report
     if scan.first != MANIFEST_NAME and kind != DIRECTORY_KIND:
-        report.findings.append(
-            Finding(MANIFEST_NAME, Rule.MANIFEST_NOT_FIRST, "first member", f"first member is {scan.first}")
-        )
-    try:
-        report.manifest = parse_backup_manifest(scan.manifest_bytes)
-    except ManifestInvalid as exc:
-        report.findings.extend(exc.findings)
+        report.add(Finding(MANIFEST_NAME, Rule.MANIFEST_NOT_FIRST, "first member", f"first member is {scan.first}"))
+    if scan.manifest is None:
+        report.extend(scan.manifest_problems)
         return report
-    report.findings.extend(_compare(scan, report.manifest))
+    report.manifest = scan.manifest
+    report.extend(_compare(scan, scan.manifest))
     return report

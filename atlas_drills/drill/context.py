@@ -10,9 +10,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from atlas_drills.backup.errors import BackupUnusable, RestoreRefused
+from atlas_drills.backup.errors import BackupEnvironmentError, BackupUnusable, RestoreRefused
 from atlas_drills.drill.life import RestoredAtlas
 from atlas_drills.plan import Budgets
+from atlas_drills.runtime_config import RuntimeConfigError
 from atlas_drills.sandbox.base import SandboxError
 from atlas_drills.sandbox.select import SandboxUnavailable
 from atlas_drills.sandbox.target import TargetError
@@ -59,8 +60,8 @@ def drill_context(atlas: RestoredAtlas, budgets: Budgets, *, run_id: str, worker
 def outcome_of(exc: BaseException) -> str | None:
     """How a drill that could not be set up ends: "refused" (the backup cannot be restored: not recoverable),
     "inconclusive" (no engine, no image, an unusable target: the drill could not run here), or None (a defect)."""
-    if isinstance(exc, RestoreRefused | BackupUnusable):
+    if isinstance(exc, RestoreRefused | BackupUnusable | RuntimeConfigError):
         return "refused"
-    if isinstance(exc, SandboxUnavailable | SandboxError | TargetError):
+    if isinstance(exc, SandboxUnavailable | SandboxError | TargetError | BackupEnvironmentError):
         return "inconclusive"
     return None

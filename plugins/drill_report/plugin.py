@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from atlas_drills.findings import DRILL_ID_PROPERTY
+from plugins.drill_report.redact import scrub_report
 from plugins.drill_report.reporter import DrillReporter
 from plugins.options import dest, drill_option, env_name
 
@@ -119,9 +122,35 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS_KEY] = settings
     if hasattr(config, "workerinput"):
         return
+    _check_writable(settings.report_dir)
     reporter = DrillReporter(config, settings, junit_given=bool(getattr(config.option, "xmlpath", None)))
     config.stash[REPORTER_KEY] = reporter
     config.pluginmanager.register(reporter, REPORTER_NAME)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Everywhere tests run (xdist workers included): scrub the restored configuration's secret values from the
+    report before it travels to the controller, which never sees that configuration."""
+    del item, call
+    report = yield
+    scrub_report(report)
+    return report
+
+
+def _check_writable(folder: Path) -> None:
+    """Fail at once, as a usage error naming the folder, rather than with an INTERNALERROR after the whole run."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise pytest.UsageError(
+            f"--drill-report-dir {folder}: cannot write there ({exc.strerror or type(exc).__name__}). "
+            "Give a folder you can write, or leave the option out for reports/ in the rootdir."
+        ) from exc
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

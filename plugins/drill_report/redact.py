@@ -1,9 +1,10 @@
-"""One redaction function for every string that leaves the drill report: files, event log and terminal.
+"""One redaction function for every string that leaves the drill report: files, event log, terminal, saved logs.
 
-Values of keys named like Atlas's redaction keys (password, secret, token, api_key) or store credentials (bearer,
-credential, authorization), `Bearer ...` tokens, and URLs with userinfo are replaced by `<redacted>`. A value once
-seen under a secret key is also remembered and scrubbed wherever else it appears (a check that records a bearer
-token as a bare observed string).
+Replaced by `<redacted>`: values of keys named like Atlas's redaction keys (password, secret, token, api_key) or
+credentials (bearer, passphrase, credential, private_key, authorization, ...), `Bearer ...`/`Basic ...` tokens, URLs
+with userinfo, PEM blocks, AWS access key ids, JWTs and GitHub/Slack tokens. Redaction is also by value: a value
+once seen under a secret key, and every secret value of a runtime configuration this process parsed (the restored
+`config/atlas.env`, see `runtime_config.remembered_secrets`), is scrubbed wherever it appears, under any name.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from atlas_drills.runtime_config import SECRET_KEY_WORDS
+from atlas_drills.runtime_config import SECRET_KEY_WORDS, remembered_secrets
 
 REDACTED = "<redacted>"
-SECRET_WORDS = (*SECRET_KEY_WORDS, "credential", "authorization", "passwd", "apikey", "private_key")
+SECRET_WORDS = (*SECRET_KEY_WORDS, "authorization")
 
-_KEY = r"(?<![A-Za-z0-9_.\-])[A-Za-z0-9_.\-]*?(?:" + "|".join(re.escape(w) for w in SECRET_WORDS) + r")[A-Za-z0-9_.\-]*"
+# `api_key` also matches `api-key` (`X-Api-Key: ...`), `private_key` also `private-key`.
+_WORDS = "|".join(re.escape(w).replace("_", "[_-]") for w in SECRET_WORDS)
+_KEY = r"(?<![A-Za-z0-9_.\-])[A-Za-z0-9_.\-]*?(?:" + _WORDS + r")[A-Za-z0-9_.\-]*"
 # NAME=value, NAME: value, "NAME": "value", 'NAME': 'value' (env lines, headers, JSON and Python reprs)
 _KEY_VALUE = re.compile(
     r"(?P<key>['\"]?" + _KEY + r"['\"]?)(?P<sep>\s*[:=]\s*)(?P<value>'[^']*'|\"[^\"]*\"|[^\s,;}\])'\"]+)",
@@ -24,6 +27,15 @@ _KEY_VALUE = re.compile(
 )
 _BEARER = re.compile(r"(?P<scheme>\b(?:Bearer|Basic|Token)\s+)[A-Za-z0-9._~+/=\-]{4,}", re.IGNORECASE)
 _URL_USERINFO = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.\-]*://)[^/\s@:]*(?::[^/\s@]*)?@", re.IGNORECASE)
+# Secrets recognised by their form alone, under any name or none.
+_TOKEN_FORMS = re.compile(
+    r"\b(?:AKIA|ASIA|AIDA|AROA|AGPA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b"  # AWS access key ids
+    r"|\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}"  # JWTs
+    r"|\bgh[pousr]_[A-Za-z0-9]{16,}"  # GitHub tokens
+    r"|\bxox[abprs]-[A-Za-z0-9-]{8,}"  # Slack tokens
+)
+# A PEM block, or its start when the end was cut off (a log tail): everything up to the END line, or to the end.
+_PEM = re.compile(r"-----BEGIN [A-Z0-9 ]*-----[\s\S]*?(?:-----END [A-Z0-9 ]*-----|\Z)")
 
 
 def is_secret_key(name: str) -> bool:
@@ -50,9 +62,11 @@ class Redactor:
             self.known.add(value)
 
     def text(self, value: str) -> str:
-        for secret in sorted(self.known, key=len, reverse=True):
+        for secret in sorted(self.known | remembered_secrets(), key=len, reverse=True):
             if secret in value:
                 value = value.replace(secret, REDACTED)
+        if "-----BEGIN " in value:
+            value = _PEM.sub(REDACTED, value)
         if not _suspicious(value):
             return value
         # Line by line: the patterns are only worth running where a secret word or a URL with userinfo appears.
@@ -87,16 +101,18 @@ class Redactor:
         return value
 
 
-_TRIGGERS = (*SECRET_WORDS, "api-key", "bearer", "basic", "token", "@")
+_TRIGGERS = (*SECRET_WORDS, "api-key", "private-key", "access-key", "bearer", "basic", "token", "@")
+_FORM_TRIGGER = re.compile(r"AKIA|ASIA|AIDA|AROA|AGPA|ANPA|ANVA|AIPA|eyJ|gh[pousr]_|xox[abprs]-")
 
 
 def _suspicious(text: str) -> bool:
     lowered = text.lower()
-    return any(word in lowered for word in _TRIGGERS)
+    return any(word in lowered for word in _TRIGGERS) or _FORM_TRIGGER.search(text) is not None
 
 
 def _redact_line(line: str) -> str:
     line = _URL_USERINFO.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", line)
+    line = _TOKEN_FORMS.sub(REDACTED, line)
     line = _BEARER.sub(lambda m: f"{m.group('scheme')}{REDACTED}", line)
     return _KEY_VALUE.sub(_replace_key_value, line)
 
@@ -108,3 +124,24 @@ def _has_content(value: Any) -> bool:
 def redact(value: Any) -> Any:
     """Redact a primitive structure with no remembered secrets (for callers that hold no `Redactor`)."""
     return Redactor().value(value)
+
+
+def redact_log(text: str) -> str:
+    """A saved log (a target's stdout and stderr) with every secret form and remembered value redacted."""
+    return Redactor().text(text)
+
+
+def scrub_report(report: Any) -> None:
+    """Redact a test report in place, where it is made (on the xdist worker that ran the test): the restored
+    configuration's secret values are known only in that process, so they must be gone before the report
+    travels to the controller, whose own redaction then handles every other form."""
+    if not remembered_secrets():
+        return
+    redactor = Redactor()
+    report.user_properties = [(name, redactor.value(value)) for name, value in report.user_properties]
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        clean = redactor.text(text)
+        if clean != text:
+            report.longrepr = clean
+    report.sections = [(title, redactor.text(content)) for title, content in report.sections]

@@ -28,6 +28,7 @@ class Member:
     mode: int = 0o644
     linkname: str = ""
     size: int | None = None  # header size when it must lie about the data
+    pax: dict[str, str] | None = None  # pax records written verbatim (a hostile 'size', 'path', ...)
 
 
 def manifest_document(files: Mapping[str, bytes | tuple[int, str]]) -> dict[str, Any]:
@@ -75,6 +76,7 @@ def tar_bytes(members: Iterable[Member], fmt: int = tarfile.PAX_FORMAT) -> bytes
             info.mode = member.mode
             info.linkname = member.linkname
             info.mtime = 1_700_000_000
+            info.pax_headers = dict(member.pax or {})
             if member.type in (tarfile.REGTYPE, tarfile.AREGTYPE):
                 info.size = len(member.data) if member.size is None else member.size
                 payload = member.data + bytes(max(0, info.size - len(member.data)))
@@ -105,3 +107,31 @@ def write_archive(
         data = zstandard.ZstdCompressor().compress(data)
     path.write_bytes(data)
     return path
+
+
+def compress_for(path: Path, data: bytes) -> bytes:
+    """`data` compressed as `path`'s suffix asks (.tar.gz, .tar.zst) or as is."""
+    if path.name.endswith(".tar.gz"):
+        return gzip.compress(data, mtime=0)
+    if path.name.endswith(".tar.zst"):
+        import zstandard
+
+        return zstandard.ZstdCompressor().compress(data)
+    return data
+
+
+def raw_header(name: str, size: bytes | int, typeflag: bytes = b"0") -> bytes:
+    """One ustar header block with `size` written into its field verbatim (bytes) or as octal, and a correct
+    checksum: for header fields `tarfile` will not write (a negative or non-octal size)."""
+    block = bytearray(512)
+    block[0 : len(name.encode())] = name.encode()
+    block[100:108] = b"0000644\0"
+    block[108:116] = block[116:124] = b"0000000\0"
+    field = size if isinstance(size, bytes) else f"{size:011o}\0".encode()
+    block[124:136] = field.ljust(12, b"\0")[:12]
+    block[136:148] = b"00000000000\0"
+    block[156:157] = typeflag
+    block[257:265] = b"ustar\x0000"
+    block[148:156] = b" " * 8
+    block[148:156] = f"{sum(block):06o}\0 ".encode()
+    return bytes(block)
