@@ -39,6 +39,9 @@ TAR_ZST: Final = "tar.zst"
 DIRECTORY_KIND: Final = "directory"
 ARCHIVE_SUFFIXES: Final = {".tar": TAR, ".tar.gz": TAR_GZ, ".tar.zst": TAR_ZST}
 _READ_SIZE: Final = 1 << 20
+# What the zstd decoder reads from disk at a time. Small enough that the ratio guard's allowance for one read
+# (max_compression_ratio x this, 64 MiB at 1000:1) never exceeds its cap, so no legitimate ratio is cut short.
+_COMPRESSED_READ_SIZE: Final = 64 << 10
 _WHAT_TO_DO: Final = "Give a .tar, .tar.gz or .tar.zst file, or a backup directory, as written by `backup create`."
 
 
@@ -136,7 +139,7 @@ class _ZstdSource:
         self._raw = raw
         # Our own archives are two frames (manifest, then body); read across frame boundaries.
         self._reader = zstandard.ZstdDecompressor().stream_reader(
-            cast(BinaryIO, raw), read_size=_READ_SIZE, read_across_frames=True
+            cast(BinaryIO, raw), read_size=_COMPRESSED_READ_SIZE, read_across_frames=True
         )
 
     def readinto(self, buffer: memoryview) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -26,7 +27,7 @@ from atlas_drills.backup.manifest import (
     ManifestInvalid,
     parse_backup_manifest,
 )
-from atlas_drills.backup.restore import RestoreLimits, environment_errors, interruptible
+from atlas_drills.backup.restore import RestoreLimits, environment_errors, interruptible, signals_held
 from atlas_drills.backup.rules import header_finding, implied_directories, normalized_name
 from atlas_drills.backup.sources import SQLITE_SUFFIX
 from atlas_drills.backup.tarstream import DIRECTORY, MemberHeader
@@ -229,15 +230,16 @@ def verify_backup(backup: Path, limits: RestoreLimits | None = None) -> VerifyRe
     limits = limits or RestoreLimits()
     kind = kind_of_existing(backup)
     report = VerifyReport(backup, kind)
-    with (
-        interruptible(),
-        environment_errors(backup, "read the backup"),
-        tempfile.TemporaryDirectory(prefix="atlas-backup-verify-") as private,
-    ):
-        scan = _Scan(Path(private), report, limits)
-        with open_member_stream(backup, limits.stream_limits(), limits.buffer_size) as stream:
-            scan.run(stream)
-            report.archive_bytes_read = stream.compressed_bytes
+    with interruptible(), environment_errors(backup, "read the backup"):
+        private = Path(tempfile.mkdtemp(prefix="atlas-backup-verify-"))
+        try:
+            scan = _Scan(private, report, limits)
+            with open_member_stream(backup, limits.stream_limits(), limits.buffer_size) as stream:
+                scan.run(stream)
+                report.archive_bytes_read = stream.compressed_bytes
+        finally:
+            with signals_held():  # a second SIGTERM must not leave half of a private copy behind
+                shutil.rmtree(private, ignore_errors=True)
     report.members = scan.members
     if scan.manifest_bytes is None:
         report.add(Finding(MANIFEST_NAME, Rule.MISSING_MEMBER, "the backup manifest", "absent"))
