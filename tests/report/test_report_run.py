@@ -99,6 +99,7 @@ def test_junit_xml_has_unique_ids_and_the_drill_properties(pytester: pytest.Pyte
 AUDIT_CONFTEST = """
 import json, os, sys
 from pathlib import Path
+import pytest
 
 _opened = []
 
@@ -111,7 +112,12 @@ def _audit(event, args):
 sys.addaudithook(_audit)
 
 
-def pytest_unconfigure(config):
+# At the end of the worker's session (last of its sessionfinish hooks, after any report a reporter would write), and
+# before xdist tells the controller the worker finished: an unconfigure hook may be cut short when the controller
+# ends first.
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session):
+    config = session.config
     worker = getattr(config, "workerinput", {}).get("workerid")
     if worker:
         registered = config.pluginmanager.get_plugin("drill-report") is not None
