@@ -268,3 +268,15 @@ def test_a_steady_ratio_under_the_limit_is_restored(tmp_path: Path, name: str) -
     result = restore_backup(archive, tmp_path / "staging", limits)
     assert (tmp_path / "staging" / "store" / "steady.bin").stat().st_size == len(data)
     assert result.files == 3
+
+
+def test_a_giant_value_in_the_manifest_is_quoted_briefly_even_in_json(tmp_path: Path) -> None:
+    document = manifest_document({})
+    document["files"] = [{"path": "store/" + "x" * 5_000_000}] * 3
+    archive = tmp_path / "b.tar.zst"
+    archive.write_bytes(compress_for(archive, tar_bytes([Member(MANIFEST_NAME, json.dumps(document).encode())])))
+    result = run_backup_cli("verify", "--json", str(archive), limits=SMALL)
+    assert result.returncode == 1, result.output[-2000:]
+    assert len(result.output) < MAX_OUTPUT, f"printed {len(result.output)} characters"
+    assert json.loads(result.stdout)["findings"][0]["rule"] == Rule.MANIFEST_INVALID
+    _both(archive, tmp_path)
