@@ -121,6 +121,7 @@ def load_schema(name: str = MANIFEST_SCHEMA) -> dict[str, Any]:
 # A hostile manifest can break its schema hundreds of thousands of times (400,000 empty entries); the first few
 # say what is wrong, and building, sorting and printing every one took minutes and gigabytes.
 MAX_FINDINGS: Final = 20
+MAX_MESSAGE: Final = 500
 
 
 def schema_findings(document: Any, schema_name: str, member: str, limit: int = MAX_FINDINGS) -> list[Finding]:
@@ -135,7 +136,7 @@ def schema_findings(document: Any, schema_name: str, member: str, limit: int = M
             findings.append(_cut(member))
             break
         findings.append(
-            Finding(f"{member}:{schemas.field_path(error)}", Rule.MANIFEST_INVALID, error.validator, error.message)
+            Finding(f"{member}:{schemas.field_path(error)}", Rule.MANIFEST_INVALID, error.validator, _message(error))
         )
     return findings
 
@@ -167,8 +168,14 @@ def manifest_schema_findings(raw: Any, limit: int = MAX_FINDINGS) -> list[Findin
                 return [*findings, _cut(MANIFEST_NAME)]
             inner = schemas.field_path(error)
             where = f"{MANIFEST_NAME}:files[{index}]" + ("" if inner == "$" else f".{inner}".replace(".[", "["))
-            findings.append(Finding(where, Rule.MANIFEST_INVALID, error.validator, error.message))
+            findings.append(Finding(where, Rule.MANIFEST_INVALID, error.validator, _message(error)))
     return findings
+
+
+def _message(error: Any) -> str:
+    """jsonschema's message quotes the whole failing value (a 20 MB string, say); keep its start."""
+    message = str(error.message)
+    return message if len(message) <= MAX_MESSAGE else f"{message[:MAX_MESSAGE]}...({len(message) - MAX_MESSAGE} more)"
 
 
 def _cut(member: str) -> Finding:

@@ -14,13 +14,10 @@ import contextlib
 import hashlib
 import os
 import shutil
-import signal
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Final
 
 from atlas_drills.backup.archive import MemberStream, kind_of_existing, open_member_stream
@@ -34,6 +31,7 @@ from atlas_drills.backup.errors import (
     Rule,
     printable,
 )
+from atlas_drills.backup.interrupts import interruptible, signals_held
 from atlas_drills.backup.manifest import MANIFEST_NAME, BackupManifest, ManifestInvalid, parse_backup_manifest
 from atlas_drills.backup.rules import MemberLedger, header_finding, normalized_name
 from atlas_drills.backup.tarstream import DEFAULT_BUFFER, DIRECTORY, FILE, Limits, MemberHeader
@@ -67,49 +65,6 @@ class RestoreResult:
     restored_bytes: int
     archive_bytes_read: int
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase: open, verify_extract
-
-
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM (or SIGINT) arrived during a verify or restore: unwinds like Ctrl-C, so every cleanup runs."""
-
-    def __init__(self, signum: int) -> None:
-        self.signum = signum
-        super().__init__(signal.Signals(signum).name)
-
-
-def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
-    del frame
-    raise Interrupted(signum)
-
-
-@contextlib.contextmanager
-def interruptible() -> Iterator[None]:
-    """Turn SIGTERM into `Interrupted` while the block runs, when nobody else handles it (pytest's run fixture
-    does, the same way). Without this a `kill` ends the process at once: a half-written member stays in the target
-    and verify's private copy in the temp folder."""
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
-        yield
-        return
-    signal.signal(signal.SIGTERM, _raise_interrupted)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-@contextlib.contextmanager
-def signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM while cleaning up, so a second signal cannot cut the cleanup short; they are
-    delivered (and interrupt) once it is done."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @contextlib.contextmanager

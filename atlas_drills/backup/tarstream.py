@@ -151,14 +151,16 @@ def _parse_pax(data: bytes, offset: int) -> dict[str, str]:
 class RatioGuard:
     """Refuses a decompression bomb wherever it sits in the stream, not only on average.
 
-    A token bucket: every compressed byte read earns `ratio` bytes of output, the balance is capped at `grace`,
-    and every byte produced spends one. Real backups (ratio 2-20) never run dry; a bomb does within `grace` bytes
-    of its start, even after megabytes of random padding (which, averaged over the whole stream, would hide it).
+    A token bucket: every compressed byte read earns `ratio` bytes of output, the balance is capped, and every byte
+    produced spends one. Real backups (ratio 2-20) never run dry; a bomb does soon after its start, even behind
+    megabytes of random padding (which, averaged over the whole stream, would hide it). The cap is `grace`, or what
+    the latest read earned when that is more: the decoder reads ahead in chunks, and the output of one chunk must
+    never be refused for a ratio under the limit. So a bomb gets at most max(grace, ratio x read size) bytes out.
     """
 
     def __init__(self, limits: Limits) -> None:
         self._ratio = limits.max_compression_ratio
-        self._cap = limits.ratio_grace_bytes
+        self._grace = limits.ratio_grace_bytes
         self._balance = float(limits.ratio_grace_bytes)
         self._compressed = 0
 
@@ -166,7 +168,9 @@ class RatioGuard:
         """Record `produced` more bytes, `compressed` bytes read so far in all; False once the bucket is empty."""
         earned = max(compressed - self._compressed, 0) * self._ratio
         self._compressed = max(compressed, self._compressed)
-        self._balance = min(self._balance + earned, self._cap) - produced
+        if earned:
+            self._balance = min(self._balance + earned, max(self._grace, earned))
+        self._balance -= produced
         return self._balance >= 0
 
 
@@ -228,7 +232,7 @@ class TarReader:
             raise RestoreRefused(
                 self.current,
                 Rule.COMPRESSION_RATIO_LIMIT,
-                f"at most {limits.max_compression_ratio:g}:1 over any {limits.ratio_grace_bytes} bytes of output",
+                f"at most {limits.max_compression_ratio:g}:1 over every stretch of output",
                 f"more ({self.produced} bytes out from {compressed} bytes read in all)",
                 "A ratio this high is the signature of a decompression bomb.",
             )

@@ -20,6 +20,7 @@ from typing import Final
 
 from atlas_drills.backup.archive import DIRECTORY_KIND, MemberStream, kind_of_existing, open_member_stream
 from atlas_drills.backup.errors import BackupEnvironmentError, Finding, RestoreRefused, Rule
+from atlas_drills.backup.interrupts import interruptible, signals_held
 from atlas_drills.backup.manifest import (
     MANIFEST_NAME,
     BackupFile,
@@ -27,7 +28,7 @@ from atlas_drills.backup.manifest import (
     ManifestInvalid,
     parse_backup_manifest,
 )
-from atlas_drills.backup.restore import RestoreLimits, environment_errors, interruptible, signals_held
+from atlas_drills.backup.restore import RestoreLimits, environment_errors
 from atlas_drills.backup.rules import header_finding, implied_directories, normalized_name
 from atlas_drills.backup.sources import SQLITE_SUFFIX
 from atlas_drills.backup.tarstream import DIRECTORY, MemberHeader

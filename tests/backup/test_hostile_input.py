@@ -216,7 +216,7 @@ def _copy_tree(source: Path, target: Path) -> None:
 
 def test_a_bomb_after_random_padding_is_refused_early(tmp_path: Path) -> None:
     padding = os.urandom(2 << 20)  # incompressible: averaged over the stream it hides the bomb
-    bomb = 48 << 20
+    bomb = 96 << 20
     files: dict[str, bytes | tuple[int, str]] = {**base_files(), "store/a-padding.bin": padding}
     files["store/zeros.bin"] = (bomb, hashlib.sha256(bytes(bomb)).hexdigest())
     members = [*members_for({**base_files(), "store/a-padding.bin": padding})]
@@ -252,3 +252,31 @@ def test_compressed_kinds_refuse_the_same_way(tmp_path: Path) -> None:
         archive.write_bytes(compress_for(archive, hostile))
         for output in _both(archive, tmp_path):
             assert Rule.MALFORMED_HEADER in output
+
+
+@pytest.mark.parametrize("name", ["steady.tar.gz", "steady.tar.zst"])
+def test_a_steady_ratio_under_the_limit_is_restored(tmp_path: Path, name: str) -> None:
+    """The other side of the per-stretch guard: 32 MiB compressing ~30:1 all along is fine under a 100:1 limit."""
+    block = 1024
+    noise = os.urandom((32 << 20) // block * 32)
+    data = b"".join(noise[i * 32 : i * 32 + 32] + bytes(block - 32) for i in range((32 << 20) // block))
+    files = {**base_files(), "store/steady.bin": data}
+    archive = write_archive(tmp_path / name, members_for(files), listed=files)
+    ratio = len(data) / archive.stat().st_size
+    assert 10 < ratio < 100, f"the data should compress between 10:1 and 100:1, not {ratio:.0f}:1"
+    limits = RestoreLimits(max_compression_ratio=100, ratio_grace_bytes=1 << 20, buffer_size=1 << 18)
+    result = restore_backup(archive, tmp_path / "staging", limits)
+    assert (tmp_path / "staging" / "store" / "steady.bin").stat().st_size == len(data)
+    assert result.files == 3
+
+
+def test_a_giant_value_in_the_manifest_is_quoted_briefly_even_in_json(tmp_path: Path) -> None:
+    document = manifest_document({})
+    document["files"] = [{"path": "store/" + "x" * 5_000_000}] * 3
+    archive = tmp_path / "b.tar.zst"
+    archive.write_bytes(compress_for(archive, tar_bytes([Member(MANIFEST_NAME, json.dumps(document).encode())])))
+    result = run_backup_cli("verify", "--json", str(archive), limits=SMALL)
+    assert result.returncode == 1, result.output[-2000:]
+    assert len(result.output) < MAX_OUTPUT, f"printed {len(result.output)} characters"
+    assert json.loads(result.stdout)["findings"][0]["rule"] == Rule.MANIFEST_INVALID
+    _both(archive, tmp_path)
