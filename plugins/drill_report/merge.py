@@ -2,7 +2,10 @@
 
 Drills are taken as they are (each was decided on its shard) and the verdict is decided again over all of them by
 the same function as a single run's. Reports of another format or tool version are refused; a drill reported by two
-shards is an error; a shard missing from a complete set (some K of N absent) makes the verdict INCONCLUSIVE.
+shards is an error; so are shards planned from different drill sets (each report records the whole planned set, ids
+and backup manifest digests: the drills that differ are named). A shard missing from a complete set (some K of N
+absent), a planned drill that no shard reported, or a report that records no planned set makes the verdict
+INCONCLUSIVE.
 """
 
 from __future__ import annotations
@@ -56,9 +59,11 @@ def merge_reports(reports: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
             if drill["id"] in seen:
                 problems.append(f"drill {drill['id']} is reported by both {seen[drill['id']]} and {name}")
             seen.setdefault(drill["id"], name)
+    problems += _planned_set_conflicts(reports)
     if problems:
         raise MergeError("cannot merge: " + "; ".join(problems))
-    verdict_problems = sorted({p for _, r in reports for p in r["verdict"]["problems"]} | set(_shard_gaps(reports)))
+    gaps = set(_shard_gaps(reports)) | set(_unplanned_gaps(reports, seen))
+    verdict_problems = sorted({p for _, r in reports for p in r["verdict"]["problems"]} | gaps)
     first = reports[0][1]
     started = min(r["run"]["started_at"] for _, r in reports)
     finished = max(r["run"]["finished_at"] for _, r in reports)
@@ -74,6 +79,8 @@ def merge_reports(reports: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         "workers": sum(r["run"]["workers"] for _, r in reports),
         "shard": None,
         "shards": [_shard_entry(r) for _, r in sorted(reports, key=lambda nr: _shard_key(nr[1]))],
+        "planned": first["run"].get("planned"),
+        "pick": first["run"].get("pick"),
         "command": ["atlas-drills", "report", "merge", *(name for name, _ in reports)],
         "pytest_exit_status": max((r["run"]["pytest_exit_status"] or 0) for _, r in reports),
     }
@@ -86,6 +93,54 @@ def merge_reports(reports: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         allow_local=all(r["gate"]["allow_local"] for _, r in reports) and gate["allow_local"],
         files={"json": JSON_NAME, "markdown": MD_NAME, "html": HTML_NAME, "junit": None, "events": None},
     )
+
+
+def _planned_pairs(report: dict[str, Any]) -> set[tuple[str, str]] | None:
+    planned = report["run"].get("planned")
+    if not planned:
+        return None
+    return {(d["id"], d["manifest_sha256"]) for d in planned["drills"]}
+
+
+def _planned_set_conflicts(reports: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Shards planned from different drill sets (other backups, other manifests, another folder pick) split a set
+    no one planned: refuse, naming each drill that is not planned alike by every report."""
+    sets = [(name, pairs) for name, r in reports if (pairs := _planned_pairs(r)) is not None]
+    if len({frozenset(pairs) for _, pairs in sets}) <= 1:
+        return []
+    union = set().union(*(pairs for _, pairs in sets))
+    common = set.intersection(*(pairs for _, pairs in sets))
+    found = []
+    for drill_id, digest in sorted(union - common):
+        holders = [name for name, pairs in sets if (drill_id, digest) in pairs]
+        found.append(
+            f"drill {drill_id} (manifest sha256 {digest[:12] or 'unknown'}) is planned by {', '.join(holders)} "
+            "but not by the other reports"
+        )
+    reported = {d["id"]: name for name, r in reports for d in r["drills"]}
+    for drill_id, name in sorted(reported.items()):
+        own = _planned_pairs(dict(reports)[name])
+        if own is not None and drill_id not in {i for i, _ in own}:
+            found.append(f"drill {drill_id} is reported by {name} but not in its planned set")
+    return [
+        "shard reports were planned from different drill sets; rerun every shard with the same backups and options: "
+        + "; ".join(found)
+    ]
+
+
+def _unplanned_gaps(reports: list[tuple[str, dict[str, Any]]], reported: dict[str, str]) -> list[str]:
+    """Planned drills that no shard reported, and reports that record no planned set: what the merged verdict
+    cannot speak for."""
+    gaps = [
+        f"{name} records no planned drill set: cannot tell whether every planned drill ran"
+        for name, r in reports
+        if not r["run"].get("planned")
+    ]
+    planned = {d["id"] for _, r in reports if r["run"].get("planned") for d in r["run"]["planned"]["drills"]}
+    missing = sorted(planned - set(reported))
+    if missing:
+        gaps.append(f"planned drill(s) in no shard report: {', '.join(missing)}")
+    return gaps
 
 
 def _shard_key(report: dict[str, Any]) -> tuple[int, str]:

@@ -21,6 +21,21 @@ def _short(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _plan_lines(run: dict[str, Any]) -> list[str]:
+    lines = []
+    planned = run.get("planned")
+    if planned:
+        lines.append(f"Planned drill set: {len(planned['drills'])} drill(s), digest `{planned['digest'][:16]}`.")
+    pick = run.get("pick")
+    if pick:
+        lines.append(
+            f"Pick `{pick['mode']}` from `{pick['folder']}`: {len(pick['picked'])} of {len(pick['candidates'])} "
+            f"candidate(s), candidates digest `{pick['candidates_digest']}`"
+            + (f"; replay with `{pick['replay']}`." if pick.get("replay") else ".")
+        )
+    return [*lines, ""] if lines else []
+
+
 def render_md(report: dict[str, Any]) -> str:
     run, verdict, drills = report["run"], report["verdict"], report["drills"]
     lines = [
@@ -34,6 +49,7 @@ def render_md(report: dict[str, Any]) -> str:
         + f", seed {run['seed']}.",
         "",
     ]
+    lines += _plan_lines(run)
     gate = report["gate"]
     if gate["required"]:
         lines += [f"**Release gate: {'passed' if gate['passed'] else 'REFUSED'}**: {_cell(gate['reason'])}", ""]

@@ -53,6 +53,7 @@ class DrillReporter:
         self.folder: Path | None = None
         self.write_seconds = 0.0
         self.problems: list[str] = []
+        self.plan_facts: dict[str, Any] | None = None
         self.artefacts: dict[str, list[str]] = {}  # drill id -> files written under artifacts/<drill>/
         # pytest's JUnit XML writer, fed by this reporter and written into the report folder by a drill run only
         # (with --junitxml on the command line, pytest's own writer does it and this one stays None).
@@ -89,6 +90,8 @@ class DrillReporter:
         """Take the run id and seed the run plugin fixed (shared with every xdist worker)."""
         del session
         self._identify()
+        # The whole planned set, before --drill-shard keeps a share of it: what `report merge` checks shards against.
+        self.plan_facts = self.config.hook.pytest_drill_plan_facts(config=self.config)
         if self.junit is not None:
             self.junit.pytest_sessionstart()
 
@@ -202,6 +205,8 @@ class DrillReporter:
             "workers": len(self.workers),
             "shard": {"index": shard[0], "count": shard[1]} if shard else None,
             "shards": [],
+            "planned": self.plan_facts["planned"] if self.plan_facts else None,
+            "pick": self.plan_facts["pick"] if self.plan_facts else None,
             "command": [str(arg) for arg in self.config.invocation_params.args],
             "pytest_exit_status": int(exitstatus),
         }

@@ -19,7 +19,7 @@ import pytest
 from atlas_drills.findings import CRITERIA
 from atlas_drills.plan import PROJECT_ROOT
 
-DRILLS = ("file://backups/2026-11-20.tar.zst", "file://backups/2026-11-21.tar.zst", "sample://current")
+DRILLS = ("file:///backups/2026-11-20.tar.zst", "file:///backups/2026-11-21.tar.zst", "sample://current")
 MANIFEST_SHA = {d: f"{i + 1:x}" * 64 for i, d in enumerate(DRILLS)}
 
 PLAN = (

@@ -33,7 +33,7 @@ def merge_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_shard_of_is_stable_and_covers_every_shard() -> None:
-    ids = [f"file://backups/{day:02d}.tar.zst" for day in range(1, 61)]
+    ids = [f"file:///backups/{day:02d}.tar.zst" for day in range(1, 61)]
     assert [shard_of(i, 4) for i in ids] == [shard_of(i, 4) for i in ids]
     assert {shard_of(i, 4) for i in ids} == {1, 2, 3, 4}
     assert shard_of("sample://current", 1) == 1
@@ -100,6 +100,52 @@ def test_a_missing_shard_makes_the_merged_run_inconclusive(pytester: pytest.Pyte
     merged = merge_reports(reports)
     assert merged["verdict"]["value"] == "INCONCLUSIVE"
     assert f"shard {present[-1]}/{count} is missing" in merged["verdict"]["problems"]
+    unreported = sorted(d for d in DRILLS if shard_of(d, count) == present[-1])
+    assert f"planned drill(s) in no shard report: {', '.join(unreported)}" in merged["verdict"]["problems"]
+
+
+def test_every_shard_report_records_the_whole_planned_set(pytester: pytest.Pytester) -> None:
+    make_suite(pytester)
+    report = _report(pytester, "s1", "--drill-shard=1/2")
+    planned = report["run"]["planned"]
+    assert [d["id"] for d in planned["drills"]] == sorted(DRILLS)
+    assert report["run"]["shard"] == {"index": 1, "count": 2}
+    assert {d["id"] for d in report["drills"]} < set(DRILLS) or not report["drills"]
+
+
+def test_shards_planned_from_different_sets_are_refused_naming_the_drills(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    make_suite(pytester)
+    first = _report(pytester, "s1", "--drill-shard=1/2")
+    # Shard 2 planned without one backup: together the shards would never drill it.
+    dropped = DRILLS[0]
+    plan = (pytester.path / "plan.toml").read_text()
+    entry = f"\n[[drills]]\nbackup = '{dropped}'\nexpect = 'sample://current'\n"
+    assert entry in plan
+    (pytester.path / "other.toml").write_text(plan.replace(entry, ""))
+    second = _report(pytester, "s2", "--drill-shard=2/2", "--drill-plan=other.toml")
+    with pytest.raises(MergeError, match=rf"planned from different drill sets.*drill {dropped} .* planned by s1.json"):
+        merge_reports([("s1.json", first), ("s2.json", second)])
+    paths = []
+    for name, report in (("s1.json", first), ("s2.json", second)):
+        paths.append(tmp_path / name)
+        paths[-1].write_text(json.dumps(report))
+    done = merge_cli(*paths, "--out", tmp_path / "out")
+    assert done.returncode == 2
+    assert dropped in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_planned_drill_deselected_in_every_shard_makes_the_merged_run_inconclusive(
+    pytester: pytest.Pytester,
+) -> None:
+    make_suite(pytester)
+    reports = [(f"s{k}.json", _report(pytester, f"s{k}", f"--drill-shard={k}/2", "-k", "sample")) for k in (1, 2)]
+    merged = merge_reports(reports)
+    assert merged["verdict"]["value"] == "INCONCLUSIVE"
+    skipped = sorted(d for d in DRILLS if not d.startswith("sample"))
+    assert f"planned drill(s) in no shard report: {', '.join(skipped)}" in merged["verdict"]["problems"]
 
 
 def test_an_empty_shard_exits_zero_and_still_writes_its_report(pytester: pytest.Pytester) -> None:

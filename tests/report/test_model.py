@@ -91,8 +91,8 @@ def test_run_verdicts_and_the_gate() -> None:
 
 def test_a_crashed_check_is_placed_by_its_node_id_and_its_module() -> None:
     assert drill_id_from_nodeid("drills/test_readiness.py::test_ready[sample://current]", set()) == "sample://current"
-    known = {"file://b/1.tar", "file://b/1.tar.zst"}
-    assert drill_id_from_nodeid("d/t.py::test_x[file://b/1.tar.zst-slow]", known) == "file://b/1.tar.zst"
+    known = {"file:///b/1.tar", "file:///b/1.tar.zst"}
+    assert drill_id_from_nodeid("d/t.py::test_x[file:///b/1.tar.zst-slow]", known) == "file:///b/1.tar.zst"
     assert drill_id_from_nodeid("d/t.py::test_plain", known) is None
     assert criterion_from_module("drills/test_query_paths.py") == "query paths"
     assert criterion_from_module("drills/test_helpers.py") is None

@@ -150,13 +150,13 @@ def test_a_worker_killed_mid_drill_leaves_that_drill_crashed_not_missing(
     pytester: pytest.Pytester, dist: list[str]
 ) -> None:
     crash = "test_readiness.py::test_second"
-    make_suite(pytester, {"file://backups/2026-11-21.tar.zst": {"crash": crash}})
+    make_suite(pytester, {"file:///backups/2026-11-21.tar.zst": {"crash": crash}})
     result = run(pytester, "-n", "2", *dist)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     report = load_report(latest(pytester.path))
     assert_valid(report)
     assert [d["id"] for d in report["drills"]] == sorted(DRILLS)
-    crashed = next(d for d in report["drills"] if d["id"] == "file://backups/2026-11-21.tar.zst")
+    crashed = next(d for d in report["drills"] if d["id"] == "file:///backups/2026-11-21.tar.zst")
     assert crashed["crashed"] is True
     assert crashed["verdict"] == "inconclusive"
     readiness = next(c for c in crashed["criteria"] if c["name"] == "readiness")
