@@ -88,8 +88,8 @@ def classify(store_root: Path, dataset: DatasetId) -> DatasetFolder:
         return DatasetFolder(dataset, STAGED, tuple(reasons))
     violations = check_seal(derived, dataset, ArtifactDigests.of_files(derived))
     if violations:
-        reasons = tuple(f"{v.field}: expected {v.expected}, observed {v.observed}" for v in violations)
-        return DatasetFolder(dataset, QUARANTINED, reasons)
+        broken = tuple(f"{v.field}: expected {v.expected}, observed {v.observed}" for v in violations)
+        return DatasetFolder(dataset, QUARANTINED, broken)
     return DatasetFolder(dataset, SEALED)
 
 
