@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    from atlas_drills import report_cli
+    from atlas_drills import catalog_cli, report_cli
     from atlas_drills.backup import cli as backup_cli
     from atlas_drills.conformance import cli as conformance_cli
     from atlas_drills.evidence import cli as evidence_cli
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     evidence_cli.register(commands)
     faults_cli.register(commands)
     conformance_cli.register(commands)
+    catalog_cli.register(commands)
     return parser
 
 

@@ -34,6 +34,7 @@ BACKUP_SUFFIXES = (".tar", ".tar.gz", ".tar.zst")
 BACKUP_MANIFEST = "backup-manifest.json"
 PICKS = ("latest", "all", "random")
 SANDBOXES = ("docker", "local", "auto")
+CATALOG_MODES = ("restore", "rebuild-if-lost", "rebuild")  # README "Catalog reconstruction"
 
 
 class PlanError(ValueError):
@@ -67,6 +68,7 @@ class DrillSpec:
     sandbox: str = "auto"
     target_command: str = ""  # a native server binary for the local-process sandbox
     manifest_sha256: str = ""  # of the backup's backup-manifest.json at planning; "" for a sample or unreadable
+    catalog: str = "restore"  # restore | rebuild-if-lost | rebuild: how the drill recovers the catalog
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
@@ -95,6 +97,7 @@ class PlanOverrides:
     target_image: str | None = None
     sandbox: str | None = None
     target_command: str | None = None
+    catalog: str | None = None
     pick: str | None = None
     seed: int | None = None
     candidates_digest: str | None = None  # from a replay seed `SEED:DIGEST`: the candidates the pick must see
@@ -195,6 +198,7 @@ def load_plan(path: Path = DEFAULT_PLAN) -> DrillPlan:
                 target_image=merged.get("target_image", ""),
                 sandbox=merged.get("sandbox", "auto"),
                 target_command=merged.get("target_command", ""),
+                catalog=merged.get("catalog", "restore"),
             )
         )
     budgets = Budgets(**document.get("budgets", {}))
@@ -340,7 +344,9 @@ def expand_with_pick(plan: DrillPlan, overrides: PlanOverrides) -> tuple[list[Dr
         drills = [replace(d, expect=file_uri(expect_path)) for d in drills]
     if overrides.sandbox and overrides.sandbox not in SANDBOXES:
         raise PlanError(f"--drill-sandbox {overrides.sandbox}: expected one of {', '.join(SANDBOXES)}")
-    for name in ("target", "target_image", "sandbox", "target_command"):
+    if overrides.catalog and overrides.catalog not in CATALOG_MODES:
+        raise PlanError(f"--drill-catalog {overrides.catalog}: expected one of {', '.join(CATALOG_MODES)}")
+    for name in ("target", "target_image", "sandbox", "target_command", "catalog"):
         value = getattr(overrides, name)
         if value:
             drills = [replace(d, **{name: value}) for d in drills]

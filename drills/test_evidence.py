@@ -20,6 +20,7 @@ from atlas_drills.expectation import DATASETS_LOCK, IDENTITY, IDENTITY_FIELDS, E
 from atlas_drills.store.canonical import sha256_file
 from atlas_drills.store.explained import explained_by_layout
 from atlas_drills.store.layout import sqlite_path, sqlite_relpath
+from atlas_drills.store.not_a_store import not_a_serving_store
 from fixtures.drills import drill_plan
 from fixtures.evidence import DrillEvidence
 
@@ -30,6 +31,19 @@ def test_every_restored_file_is_explained(restored_atlas: RestoredAtlas, evidenc
     staging = restored_atlas.staging
     listed = restored_atlas.restore.manifest.by_path()
     present = {p.relative_to(staging).as_posix(): p for p in sorted(staging.rglob("*")) if p.is_file()}
+    recovery = restored_atlas.catalog
+    if recovery is not None and recovery.rebuilt:
+        # A rebuilt catalog is explained by the rebuild, not by the backup, and only when its epoch matched.
+        evidence.record(
+            "a rebuilt catalog is the expected release's",
+            recovery.matched is True,
+            expected=recovery.expected_epoch or recovery.expected_source,
+            observed=recovery.epoch,
+            where=f"{STORE}/catalog.json (rebuilt from sealed datasets)",
+        )
+        for name in ("catalog.json", "catalog.sha256"):
+            present.pop(f"{STORE}/{name}", None)
+            listed = {k: v for k, v in listed.items() if k != f"{STORE}/{name}"}
     evidence.equal(
         "no listed file missing",
         expected=[],
@@ -61,6 +75,20 @@ def test_every_restored_file_is_explained(restored_atlas: RestoredAtlas, evidenc
         expected="durable files",
         observed=len(durable),
         where="backup-manifest.json",
+    )
+    evidence.assert_ok()
+
+
+def test_the_backup_holds_the_serving_store(restored_atlas: RestoredAtlas, evidence: DrillEvidence) -> None:
+    """What recovery is not: a cache root or a build root backed up in place of the serving store."""
+    reason = not_a_serving_store(restored_atlas.staging / STORE)
+    evidence.record(
+        "the backup holds the serving store, not a cache or a build root",
+        reason is None,
+        expected="a serving store: published, sealed datasets and their catalog",
+        observed=reason or "a serving store",
+        where=f"{STORE}/",
+        message=f"the backup {reason}" if reason else "",
     )
     evidence.assert_ok()
 

@@ -253,3 +253,20 @@ def test_enough_earlier_releases_are_kept(
             where=f"store/release=*/species={species}/assembly={assembly}",
         )
     evidence.assert_ok()
+
+
+def test_the_catalog_is_restored_or_rebuilt_to_the_expected_epoch(
+    restored_atlas: RestoredAtlas, evidence: DrillEvidence
+) -> None:
+    """Catalog integrity (README "Catalog reconstruction"): the catalog served is the backup's, sound, or one
+    rebuilt from sealed datasets only; either way its epoch is the expected release's, or the datasets that differ
+    are named."""
+    recovery = restored_atlas.catalog
+    if recovery is None:
+        evidence.record("catalog recovered", False, expected="restored or rebuilt", observed="not run", where=CATALOG)
+        evidence.assert_ok()
+        return
+    where = f"{CATALOG} ({recovery.action}, mode {recovery.mode})"
+    for check in recovery.checks:
+        evidence.record(check.name, check.ok, expected=check.expected, observed=check.observed, where=where)
+    evidence.assert_ok()

@@ -18,6 +18,8 @@ from atlas_drills.sandbox.base import SandboxError
 from atlas_drills.sandbox.select import SandboxUnavailable
 from atlas_drills.sandbox.target import TargetError
 
+BACKUP_CLASSES = ("durable", "reconstructable", "disposable")
+
 
 def expected_release_id(expect_root: Path) -> str | None:
     """The release id the expectation names (its identity.json), or None when it has none."""
@@ -29,7 +31,22 @@ def expected_release_id(expect_root: Path) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def drill_context(atlas: RestoredAtlas, budgets: Budgets, *, run_id: str, worker: str) -> dict[str, Any]:
+def backup_classes(atlas: RestoredAtlas) -> dict[str, dict[str, Any]]:
+    """What the backup holds by class (durable / reconstructable / disposable): file count, bytes, top folders."""
+    classes: dict[str, dict[str, Any]] = {}
+    for item in atlas.restore.manifest.files:
+        entry = classes.setdefault(item.file_class, {"files": 0, "bytes": 0, "folders": []})
+        entry["files"] += 1
+        entry["bytes"] += item.size
+        folder = item.path.split("/", 1)[0]
+        if folder not in entry["folders"]:
+            entry["folders"].append(folder)
+    return {name: classes.get(name, {"files": 0, "bytes": 0, "folders": []}) for name in BACKUP_CLASSES}
+
+
+def drill_context(
+    atlas: RestoredAtlas, budgets: Budgets, *, run_id: str, worker: str, rpo_hours: float | None = None
+) -> dict[str, Any]:
     """The drill's backup, expectation, target, sandbox, phase timings and budgets, as primitives."""
     manifest = atlas.restore.manifest
     return {
@@ -51,6 +68,10 @@ def drill_context(atlas: RestoredAtlas, budgets: Budgets, *, run_id: str, worker
         "sandbox_reason": atlas.choice.reason,
         "phases": dict(atlas.phases),
         "not_ready": atlas.not_ready,
+        "catalog_recovery": atlas.catalog.to_dict() if atlas.catalog else None,
+        "backup_classes": backup_classes(atlas),
+        "backup_excluded": [e.to_json() for e in manifest.excluded],
+        "rpo_hours": rpo_hours,
         "budgets": {"restore": budgets.restore, "ready": budgets.ready, "total": budgets.total},
         "run_id": run_id,
         "worker": worker,

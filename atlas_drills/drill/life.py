@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 
 from atlas_drills.backup.restore import RestoreResult, restore_backup
+from atlas_drills.drill.catalog_recovery import CatalogRecovery, recover_catalog
 from atlas_drills.drill.phases import PhaseClock
 from atlas_drills.drill.prepare import PreparedBackup, sandbox_choice
 from atlas_drills.plan import DrillSpec
@@ -47,6 +48,7 @@ class RestoredAtlas:
     not_ready: str | None = None  # why the target did not come up ready, when it did not
     image_id: str | None = None
     image_digest: str | None = None
+    catalog: CatalogRecovery | None = None  # how the catalog was recovered: restored, or rebuilt
 
     @property
     def staging(self) -> Path:
@@ -149,6 +151,11 @@ class DrillLife:
             target = load_target(setup.drill.target).with_command(setup.drill.target_command)
             staging = setup.work_dir / "staging"
             self._restore = stack.enter_context(restored_tree(setup.prepared.path, staging, self.clock))
+            with self.clock.phase("catalog"):
+                catalog = recover_catalog(
+                    setup.drill.catalog, self._restore.staging / "store", setup.prepared.expect_root,
+                    self._restore.manifest,
+                )  # fmt: skip
             choice = sandbox_choice(setup.drill, target, setup.shared)
             request = SandboxRequest(
                 target,
@@ -174,6 +181,7 @@ class DrillLife:
             not_ready,
             image_id,
             image_digest,
+            catalog,
         )
 
     def _keep_artefacts(self) -> None:

@@ -7,6 +7,7 @@ A drill runs through these phases, each timed on its own:
 |---|---|
 | fetch | obtaining the backup (building the embedded sample on first use) |
 | verify_extract | verifying and extracting the backup into the staging folder (one pass) |
+| catalog | checking the restored catalog and, as the drill's catalog mode says, rebuilding it from sealed datasets |
 | transfer | moving the restored store into the sandbox (nothing to move for a local process) |
 | start | from starting the target to its start-up log line |
 | ready | from the start-up log line to the readiness path answering 200 |
@@ -17,7 +18,7 @@ The budgets of the drill plan each cover a fixed set of phases:
 
 | budget | phases | meaning |
 |---|---|---|
-| restore | fetch, verify_extract, transfer | from nothing to the restored store where the target will read it |
+| restore | fetch, verify_extract, catalog, transfer | from nothing to the restored store the target reads |
 | ready | start, ready | from starting the target on the restored state to a ready service |
 | total | fetch .. ready | the measured recovery time (RTO): from nothing to a ready service |
 
@@ -32,10 +33,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Final
 
-PHASES: Final = ("fetch", "verify_extract", "transfer", "start", "ready", "checks", "teardown")
-RECOVERY_PHASES: Final = ("fetch", "verify_extract", "transfer", "start", "ready")
+PHASES: Final = ("fetch", "verify_extract", "catalog", "transfer", "start", "ready", "checks", "teardown")
+RECOVERY_PHASES: Final = ("fetch", "verify_extract", "catalog", "transfer", "start", "ready")
 BUDGET_PHASES: Final[dict[str, tuple[str, ...]]] = {
-    "restore": ("fetch", "verify_extract", "transfer"),
+    "restore": ("fetch", "verify_extract", "catalog", "transfer"),
     "ready": ("start", "ready"),
     "total": RECOVERY_PHASES,
 }

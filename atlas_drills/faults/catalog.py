@@ -9,13 +9,15 @@ Archive faults are refused by the restore instead, with the named rule, before a
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from atlas_drills.faults import tree as t
-from atlas_drills.store.layout import IMMUTABLE_MARKER_FILE, MANIFEST_LOCK_FILE, derived_dir
+from atlas_drills.store.dataset_id import DatasetId
+from atlas_drills.store.layout import IMMUTABLE_MARKER_FILE, MANIFEST_LOCK_FILE, PUBLISH_SIDECARS, derived_dir
 
 IDENTITY = "release identity"
 ROLLBACK = "rollback policy"
@@ -37,6 +39,7 @@ class Fault:
     refused_rule: str | None = None  # archive faults: the restore rule that must refuse the backup
     created_at: str | None = None  # a different creation time for the repacked backup
     cause: str = ""  # a phrase the drills' failure messages must contain: they must name the cause
+    drill_catalog: str = "restore"  # the drill's catalog mode (--drill-catalog) the fault is drilled with
 
     @property
     def is_archive_fault(self) -> bool:
@@ -130,6 +133,96 @@ def _catalog_missing(tree: Path) -> None:
 def _catalog_checksum(tree: Path) -> None:
     (t.store(tree) / "catalog.sha256").write_text("0" * 64 + "\n")
 
+
+# --- Catalog reconstruction and what recovery is not (README sections of those names). -----------------------
+REBUILD_IF_LOST = "rebuild-if-lost"
+REBUILD = "rebuild"
+STAGED_RELEASE = "113"
+
+
+def _catalog_corrupt(tree: Path) -> None:
+    path = t.store(tree) / "catalog.json"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # a write cut short
+
+
+def _catalog_lost_and_previous_unsealed(tree: Path) -> None:
+    _newest, previous = t.newest_with_history(tree)  # read from the catalog, before it is lost
+    t.edit_json(
+        derived_dir(t.store(tree), previous) / IMMUTABLE_MARKER_FILE, lambda d: d.update(sqlite_sha256="0" * 64)
+    )
+    _catalog_missing(tree)
+
+
+def _staged_dataset(tree: Path) -> None:
+    """A publish of a next release interrupted before its immutability marker was renamed into place
+    (`local.rs::put_dataset`): manifest, SQLite file and lock in place, the marker still `*.tmp`."""
+    newest, _ = t.newest_with_history(tree)
+    staged = DatasetId(STAGED_RELEASE, newest.species, newest.assembly)
+    target = derived_dir(t.store(tree), staged)
+    shutil.copytree(derived_dir(t.store(tree), newest), target)
+    marker = target / IMMUTABLE_MARKER_FILE
+    marker.rename(marker.with_name(f"{IMMUTABLE_MARKER_FILE}.tmp"))
+
+
+def _build_root_instead_of_store(tree: Path) -> None:
+    """What Atlas's ingest output root looks like: per dataset `derived/{manifest.json, gene_summary.sqlite}` with
+    its ingest outputs (QC report, build metadata), no publish sidecars, no catalog."""
+    root = t.store(tree)
+    for dataset in t.datasets(tree):
+        derived = derived_dir(root, dataset)
+        for sidecar in PUBLISH_SIDECARS:
+            (derived / sidecar).unlink(missing_ok=True)
+        manifest = json.loads((derived / "manifest.json").read_bytes())
+        (derived / "qc_report.json").write_text(json.dumps({"dataset": dataset.canonical, "status": "pass"}) + "\n")
+        (derived / "build_metadata.json").write_text(json.dumps({"stats": manifest.get("stats", {})}) + "\n")
+    for name in ("catalog.json", "catalog.sha256"):
+        (root / name).unlink(missing_ok=True)
+
+
+CATALOG_RECONSTRUCTION_FAULTS: tuple[Fault, ...] = (
+    Fault(
+        "catalog-corrupt",
+        "store/catalog.json cut in half (a write cut short), drilled with the restored catalog",
+        ALL,
+        "Atlas cannot parse the catalog: never ready, nothing discoverable or served; rebuild-if-lost recovers it",
+        _catalog_corrupt,
+        cause="catalog.json is broken",
+    ),
+    Fault(
+        "catalog-lost-unsealed-dataset",
+        "catalog lost and the previous release's immutability marker broken, drilled with rebuild-if-lost",
+        frozenset({IDENTITY, ROLLBACK, QUERIES, EVIDENCE}),
+        "the rebuild leaves the unsealed dataset out, so its epoch is not the expected release's: the served "
+        "dataset set is short, rollback loses a release and its marker, the baseline's answers for it fail, and "
+        "the rebuilt catalog is explained by nothing",
+        _catalog_lost_and_previous_unsealed,
+        cause="differing: 111/homo_sapiens/GRCh38",
+        drill_catalog=REBUILD_IF_LOST,
+    ),
+    Fault(
+        "staged-dataset-must-not-enter",
+        "a half-published next release (marker still *.tmp) in the store, drilled with an always-rebuilt catalog",
+        frozenset({ROLLBACK, EVIDENCE}),
+        "the rebuild leaves the staged dataset out, so identity, queries and the catalog epoch stay the expected "
+        "release's; the store still holds a folder the catalog does not list, with incomplete publish sidecars, "
+        "and a publish temporary Atlas's layout has no place for",
+        _staged_dataset,
+        cause="immutable.release.json.tmp",
+        drill_catalog=REBUILD,
+    ),
+    Fault(
+        "build-root-instead-of-store",
+        "a backup of Atlas's build (ingest output) root instead of the serving store",
+        ALL,
+        "an ingest output root was never published: no catalog, no manifest.lock, no immutability marker, and "
+        "ingest outputs Atlas's serving layout has no place for; nothing is discoverable, ready, servable or explained",
+        _build_root_instead_of_store,
+        cause="holds an Atlas build root instead of the serving store",
+    ),
+)
+# Faults of the catalog a rebuild recovers: drilled with this mode, every criterion passes.
+RECOVERED_BY_REBUILD: dict[str, str] = {"catalog-missing": REBUILD_IF_LOST, "catalog-corrupt": REBUILD_IF_LOST}
+# --- end of catalog reconstruction and what recovery is not --------------------------------------------------
 
 FAULTS: tuple[Fault, ...] = (
     Fault(
@@ -314,8 +407,9 @@ FAULTS: tuple[Fault, ...] = (
         ALL,
         "a cache has no catalog and no publish sidecars: nothing is discoverable, ready, servable or explained",
         t.cache_layout_instead_of_store,
-        cause="catalog.json is missing",
+        cause="holds an Atlas cache root instead of the serving store",
     ),
+    *CATALOG_RECONSTRUCTION_FAULTS,
     Fault(
         "truncated-archive",
         "the archive cut short",

@@ -145,6 +145,14 @@ def check_publish_sidecars(derived: Path, dataset: DatasetId) -> list[Violation]
     return violations
 
 
+def check_seal(derived: Path, dataset: DatasetId, actual: ArtifactDigests) -> list[Violation]:
+    """How `manifest.lock` and `immutable.release.json` disagree with the artifact bytes (the publish's seal)."""
+    violations: list[Violation] = []
+    _check_lock(derived / MANIFEST_LOCK_FILE, actual, violations)
+    _check_marker(derived / IMMUTABLE_MARKER_FILE, dataset, actual, violations)
+    return violations
+
+
 def _check_lock(path: Path, actual: ArtifactDigests, violations: list[Violation]) -> None:
     lock = _load(path, violations)
     if lock is None:

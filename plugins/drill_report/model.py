@@ -49,6 +49,9 @@ CONTEXT_FIELDS = (
     "isolation",
     "sandbox_reason",
 )
+# Context a drill carries for the recovery questions (README "The three recovery questions"); absent (None) in a
+# drill that could not be set up.
+QUESTION_FIELDS = ("catalog_recovery", "backup_classes", "backup_excluded", "rpo_hours")
 
 
 @dataclass
@@ -162,7 +165,7 @@ class DrillResult:
 
     def to_dict(self) -> dict[str, Any]:
         drill: dict[str, Any] = {"id": self.id, "verdict": self.verdict, "reason": self.reason}
-        drill.update({name: self.context.get(name) for name in CONTEXT_FIELDS})
+        drill.update({name: self.context.get(name) for name in CONTEXT_FIELDS + QUESTION_FIELDS})
         drill.update(
             {
                 "crashed": self.crashed,
@@ -203,7 +206,7 @@ def build_drill(drill_id: str, checks: list[CheckRecord], teardowns: Sequence[di
         id=drill_id,
         verdict=verdict,
         reason=reason,
-        context={name: context.get(name) for name in CONTEXT_FIELDS},
+        context={name: context.get(name) for name in CONTEXT_FIELDS + QUESTION_FIELDS},
         crashed=any(c.status == "crashed" for c in checks),
         outcome=outcomes[0] if outcomes else None,
         phases=tuple(PhaseTime(name, seconds) for name, seconds in ordered(measured)),
@@ -283,8 +286,11 @@ def finish_report(
     verdict, reason = run_verdict(drills, problems)
     counts = {v: sum(1 for d in drills if d["verdict"] == v) for v in ("pass", "fail", "inconclusive")}
     run = {**run, "images": images(drills)}
+    from plugins.drill_report.questions import recovery_questions
+
     return {
         "format": FORMAT,
+        "recovery_questions": recovery_questions(drills, at=run.get("started_at")),
         "tool": tool_info(),
         "run": run,
         "verdict": {

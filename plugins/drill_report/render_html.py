@@ -12,10 +12,12 @@ from html import escape
 from typing import Any
 
 from atlas_drills.findings import CRITERIA
+from plugins.drill_report.questions import answer_lines
 
 PHASE_COLOURS = {
     "fetch": "#8da0cb",
     "verify_extract": "#66c2a5",
+    "catalog": "#1b9e77",
     "transfer": "#a6d854",
     "start": "#ffd92f",
     "ready": "#fc8d62",
@@ -71,9 +73,30 @@ def render_html(report: dict[str, Any]) -> str:
         )
     if verdict["problems"]:
         parts.append('<ul class="problems">' + "".join(f"<li>{_e(p)}</li>" for p in verdict["problems"]) + "</ul>")
-    parts += [_matrix(drills), _valid_for(verdict), _timelines(drills), _details(drills), _run_facts(report)]
+    parts += [
+        _questions(report),
+        _matrix(drills),
+        _valid_for(verdict),
+        _timelines(drills),
+        _details(drills),
+        _run_facts(report),
+    ]
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+def _questions(report: dict[str, Any]) -> str:
+    """The three recovery questions, answered per drill, at the top (`section#recovery-questions`)."""
+    blocks = []
+    for answers in report.get("recovery_questions", {}).get("drills", []):
+        items = []
+        for question, answer, details in answer_lines(answers):
+            more = "".join(f"<li>{_e(d)}</li>" for d in details)
+            items.append(f"<dt>{_e(question)}</dt><dd>{_e(answer)}{f'<ul>{more}</ul>' if more else ''}</dd>")
+        blocks.append(
+            f'<h3 data-drill="{_e(answers["drill"])}"><code>{_e(answers["drill"])}</code></h3><dl>{"".join(items)}</dl>'
+        )
+    return f'<section id="recovery-questions"><h2>Recovery questions</h2>{"".join(blocks)}</section>'
 
 
 def _matrix(drills: list[dict[str, Any]]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from atlas_drills.findings import CRITERIA
+from plugins.drill_report.questions import answer_lines
 
 ICONS = {"pass": "✅ pass", "fail": "❌ fail", "inconclusive": "⚠️ inconclusive"}
 RUN_ICONS = {"RECOVERABLE": "✅", "NOT RECOVERABLE": "❌", "INCONCLUSIVE": "⚠️"}
@@ -57,6 +58,7 @@ def render_md(report: dict[str, Any]) -> str:
         lines.append(f"- ⚠️ {_cell(problem)}")
     if verdict["problems"]:
         lines.append("")
+    lines += _questions(report)
     lines += _matrix(drills)
     lines += _valid_for(verdict)
     lines += _drill_table(drills)
@@ -69,6 +71,18 @@ def render_md(report: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _questions(report: dict[str, Any]) -> list[str]:
+    """The three recovery questions, answered per drill, at the top."""
+    lines = ["## Recovery questions", ""]
+    for answers in report.get("recovery_questions", {}).get("drills", []):
+        lines += [f"### `{_cell(answers['drill'])}`", ""]
+        for question, answer, details in answer_lines(answers):
+            lines.append(f"- **{question}** {_cell(answer)}")
+            lines += [f"  - {_short(detail, 200)}" for detail in details]
+        lines.append("")
+    return lines
 
 
 def _matrix(drills: list[dict[str, Any]]) -> list[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from atlas_drills.faults import FAULTS, Fault, apply_fault
-from atlas_drills.faults.catalog import ALL
+from atlas_drills.faults.catalog import ALL, RECOVERED_BY_REBUILD
 from atlas_drills.plan import PROJECT_ROOT
 from atlas_drills.sample import SampleRelease
 from tests.faults.drill_run import matrix_target, run_drills
@@ -71,7 +71,8 @@ def test_each_fault_is_caught_by_exactly_its_criteria(
 ) -> None:
     bad = tmp_path / f"{fault.name}.tar.zst"
     apply_fault(fault.name, sample_backup, bad)
-    outcome = run_drills(bad, sample_release.root, tmp_path / "run", sandbox_kind)
+    mode = (f"--drill-catalog={fault.drill_catalog}",)
+    outcome = run_drills(bad, sample_release.root, tmp_path / "run", sandbox_kind, extra=mode)
     assert outcome.returncode != 0, f"{fault.name}: the drills passed a broken backup\n{outcome.output}"
     if fault.is_archive_fault:
         rule = str(fault.refused_rule)
@@ -94,3 +95,31 @@ def test_each_fault_is_caught_by_exactly_its_criteria(
     )
     unchanged = {c: v for c, v in outcome.verdicts.items() if c not in fault.breaks}
     assert set(unchanged.values()) <= {"pass"}, f"{fault.name}: other criteria changed verdict: {unchanged}"
+
+
+@pytest.mark.parametrize("sandbox_kind", SANDBOXES, indirect=True)
+def test_the_good_backup_passes_with_an_always_rebuilt_catalog(
+    sandbox_kind: str, sample_backup: Path, sample_release: SampleRelease, tmp_path: Path
+) -> None:
+    outcome = run_drills(sample_backup, sample_release.root, tmp_path, sandbox_kind, extra=("--drill-catalog=rebuild",))
+    _record(sandbox_kind, "none (good backup), catalog rebuilt", outcome.verdicts, None)
+    assert outcome.returncode == 0, outcome.output
+    assert outcome.verdicts == dict.fromkeys(sorted(ALL), "pass"), outcome.messages
+    report = json.loads(next((tmp_path / "reports").glob("*/drill-report.json")).read_text())
+    [drill] = report["drills"]
+    assert drill["catalog_recovery"]["action"] == "rebuilt"
+    assert drill["catalog_recovery"]["epoch_matched"] is True
+
+
+@pytest.mark.parametrize("sandbox_kind", SANDBOXES, indirect=True)
+@pytest.mark.parametrize("name", sorted(RECOVERED_BY_REBUILD))
+def test_a_lost_or_broken_catalog_is_recovered_by_a_rebuild(
+    name: str, sandbox_kind: str, sample_backup: Path, sample_release: SampleRelease, tmp_path: Path
+) -> None:
+    """The same faults that fail every criterion with the restored catalog pass them all once rebuilt."""
+    bad = tmp_path / f"{name}.tar.zst"
+    apply_fault(name, sample_backup, bad)
+    mode = (f"--drill-catalog={RECOVERED_BY_REBUILD[name]}",)
+    outcome = run_drills(bad, sample_release.root, tmp_path / "run", sandbox_kind, extra=mode)
+    assert outcome.returncode == 0, outcome.output
+    assert outcome.verdicts == dict.fromkeys(sorted(ALL), "pass"), outcome.messages
