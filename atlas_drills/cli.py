@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from atlas_drills import __version__
 
@@ -35,9 +36,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def absolute_paths(args: argparse.Namespace) -> argparse.Namespace:
+    """Every path argument made absolute against the working directory, once, before any handler runs: a
+    handler that later changes folder, or hands a path to a library that needs an absolute one (SQLite URIs,
+    subprocesses with their own cwd), still means the path the user typed."""
+    for name, value in vars(args).items():
+        if isinstance(value, Path):
+            setattr(args, name, value.absolute())
+        elif isinstance(value, list) and value and all(isinstance(item, Path) for item in value):
+            setattr(args, name, [item.absolute() for item in value])
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = absolute_paths(parser.parse_args(argv))
     result: int = args.handler(args)
     return result
 
