@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    from atlas_drills import report_cli
+    from atlas_drills import plan_cli, report_cli
     from atlas_drills.backup import cli as backup_cli
     from atlas_drills.evidence import cli as evidence_cli
     from atlas_drills.faults import cli as faults_cli
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     backup_cli.register(commands)
     sandbox_cli.register(commands)
     standin_cli.register(commands)
+    plan_cli.register(commands)
     report_cli.register(commands)
     evidence_cli.register(commands)
     faults_cli.register(commands)
@@ -50,7 +51,13 @@ def absolute_paths(args: argparse.Namespace) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = absolute_paths(parser.parse_args(argv))
+    # `plan` hands every option it does not know to pytest; every other command refuses unknown arguments.
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "accepts_extra_arguments", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:
+        args.pytest_args = extra
+    args = absolute_paths(args)
     result: int = args.handler(args)
     return result
 

@@ -116,7 +116,7 @@ def pytest_configure(config: pytest.Config) -> None:
     folder (through pytest's own --junitxml) unless the command line chose a path."""
     settings = read_settings(config)
     config.stash[SETTINGS_KEY] = settings
-    if hasattr(config, "workerinput"):
+    if hasattr(config, "workerinput") or config.option.collectonly:  # workers and previews write no report
         return
     junit_given = bool(getattr(config.option, "xmlpath", None))
     if not junit_given and hasattr(config.option, "xmlpath"):

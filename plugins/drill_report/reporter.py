@@ -66,6 +66,7 @@ class DrillReporter:
         self.folder: Path | None = None
         self.write_seconds = 0.0
         self.problems: list[str] = []
+        self.setup_error = False
 
     # -- identity and the event log -------------------------------------------------------------------------------
 
@@ -114,6 +115,17 @@ class DrillReporter:
         self.workers.add(str(getattr(node, "gateway", node).id))
         self.collector.collected_items(dict.fromkeys(ids, (None, None)))
 
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> Any:
+        """A setup error (a usage error raised while the drills are planned) still gets a report saying why
+        nothing ran."""
+        try:
+            return (yield)
+        except pytest.UsageError as exc:
+            self.setup_error = True
+            self.problems.append(f"setup error: {' '.join(str(exc).split())}")
+            raise
+
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self.problems.append(f"collection error in {report.nodeid or 'the session'}")
@@ -161,7 +173,13 @@ class DrillReporter:
     # -- the report ------------------------------------------------------------------------------------------------
 
     def _active(self, records: list[Any]) -> bool:
-        return bool(records) or self.settings.gate or self.settings.shard is not None or self.settings.report_dir_given
+        return (
+            bool(records)
+            or self.setup_error
+            or self.settings.gate
+            or self.settings.shard is not None
+            or self.settings.report_dir_given
+        )
 
     def _run_facts(self, exitstatus: int) -> dict[str, Any]:
         finished = datetime.now(UTC)
