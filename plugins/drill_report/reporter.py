@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from atlas_drills.history.prom import PROM_NAME, prometheus_textfile
 from plugins.drill_report import files
 from plugins.drill_report.collect import CRASH_WHEN, Collector, placement_from
 from plugins.drill_report.model import build_drill, finish_report, schema_errors
@@ -238,6 +239,7 @@ class DrillReporter:
         files.atomic_write_text(folder / JSON_NAME, json.dumps(report, indent=2, sort_keys=False) + "\n")
         files.atomic_write_text(folder / MD_NAME, self.redactor.text(render_md(report)))
         files.atomic_write_text(folder / HTML_NAME, self.redactor.text(render_html(report)))
+        files.atomic_write_text(folder / PROM_NAME, prometheus_textfile(self.settings.report_dir, folder))
         files.update_latest(self.settings.report_dir, folder)
         self.write_seconds = time.perf_counter() - began
         self._event("report_written", folder=str(folder), seconds=round(self.write_seconds, 4))
