@@ -166,10 +166,18 @@ def target_facts(spec: DrillSpec, engine: EngineView) -> dict[str, Any]:
         kind, reason = "docker", engine.reason
     facts["sandbox"] = {"preference": preference, "resolved": kind, "reason": reason}
     if kind == "docker":
+        from atlas_drills.sandbox.network import NetworkSettingError, network_plan_from_env
+
+        try:
+            network = network_plan_from_env()
+            facts["sandbox"]["network"] = {"mode": network.mode, "reach": network.reach_host, "why": network.reason}
+        except NetworkSettingError as exc:
+            facts["problem"] = str(exc)
         if image:
             state = _image_state(engine.client, image)
             if state.startswith("missing"):
-                facts["problem"] = f"target image {image} is not in the engine: build or load it first"
+                missing = f"target image {image} is not in the engine: build or load it first"
+                facts["problem"] = facts["problem"] or missing
         else:
             image, state = _standin_image(engine.client)
         facts["image"] = {"name": image, "state": state}
@@ -296,6 +304,9 @@ def render_text(document: dict[str, Any]) -> str:
             lines.append(f"  {'image':12} {image['name'] or '-'}: {image['state']}")
             sandbox = drill["sandbox"]
             lines.append(f"  {'sandbox':12} {sandbox['preference']} -> {sandbox['resolved']} ({sandbox['reason']})")
+            if "network" in sandbox:
+                network = sandbox["network"]
+                lines.append(f"  {'network':12} {network['mode']}, reached at {network['reach']} ({network['why']})")
         checks = drill["checks"]
         if checks:
             counts = ", ".join(f"{name} {count}" for name, count in checks.items())

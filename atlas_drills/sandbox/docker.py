@@ -5,8 +5,9 @@ it starts (no bind mount: the container gets its own copy, so nothing it does re
 with the restored runtime configuration; wait for the start-up log line (fails fast if the process exits) and then
 for `/readyz`; capture its log; remove it in every case.
 
-On a local Linux engine the container shares the host network and binds 127.0.0.1:<free port>. For a remote engine
-or Docker Desktop, `published=True` publishes the port on 127.0.0.1 instead.
+On a local Linux engine the container shares the host network and binds 127.0.0.1:<free port>. For an engine that
+does not share the job's network (Docker-in-Docker, a remote engine, Docker Desktop) the port is published and
+reached at the engine's host instead: `sandbox/network.py` decides, from ATLAS_DRILLS_SANDBOX_NETWORK and DOCKER_HOST.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from atlas_drills.sandbox.base import (
     free_port,
     wait_for_http,
 )
+from atlas_drills.sandbox.network import network_plan, network_plan_from_env
 
 LABEL_PREFIX = "org.atlas-drills"
 MANAGED_LABEL = f"{LABEL_PREFIX}.managed"
@@ -136,10 +138,14 @@ class DockerSandbox(Sandbox):
     kind = "docker"
     isolation = "container"
 
-    def __init__(self, request: SandboxRequest, image: str, *, published: bool = False) -> None:
+    def __init__(self, request: SandboxRequest, image: str, *, published: bool | None = None) -> None:
         super().__init__(request)
         self.image = image
-        self.published = published
+        # How the drills reach the container (see sandbox/network.py): from the environment unless forced here.
+        self.network = network_plan_from_env()
+        if published is not None:
+            self.network = network_plan("published" if published else "host", os.environ.get("DOCKER_HOST"))
+        self.published = self.network.published
         self.container: _TargetContainer | None = None
         self.container_id = ""
         self._final_log = ""
@@ -159,7 +165,7 @@ class DockerSandbox(Sandbox):
         if target.entrypoint is not None:
             kwargs["entrypoint"] = list(target.entrypoint)
         if self.published:
-            kwargs["ports"] = {f"{CONTAINER_PORT}/tcp": (LOOPBACK, self.port)}
+            kwargs["ports"] = {f"{CONTAINER_PORT}/tcp": (self.network.publish_ip, self.port)}
         else:
             kwargs["network_mode"] = "host"
         container = _TargetContainer(
@@ -194,6 +200,10 @@ class DockerSandbox(Sandbox):
         began = time.monotonic()
         wait_for_http(self.base_url + target.ready_path, deadline, self.is_running, self.logs)
         self.timings.ready_s = time.monotonic() - began
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.network.reach_host}:{self.port}"
 
     def write_store_files(self, files: dict[str, bytes]) -> None:
         """One archive, so the files land together: a reader sees the old pair or the new pair for as short a time
