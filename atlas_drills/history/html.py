@@ -24,6 +24,7 @@ table{border-collapse:collapse;margin:1em 0}
 th,td{border:1px solid #d0d7de;padding:.25em .6em;text-align:left;vertical-align:top}
 th{background:#f6f8fa}
 .v{color:#fff;font-weight:600;border-radius:3px;padding:0 .4em;white-space:nowrap}
+td:first-child{white-space:nowrap}
 svg{background:#f6f8fa;border:1px solid #d0d7de}
 code{font-size:90%}
 """

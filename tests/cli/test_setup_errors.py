@@ -4,6 +4,7 @@ why nothing ran; a backup that cannot be restored is not a setup error but a dri
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -68,3 +69,13 @@ def test_a_backup_that_cannot_be_restored_is_a_drill_verdict_not_a_setup_error(
     report = json.loads((reports / "latest" / "drill-report.json").read_text())
     assert report["verdict"]["value"] == "NOT RECOVERABLE"
     assert report["drills"][0]["outcome"]["kind"] == "refused"
+
+
+def test_runs_that_collect_no_drills_folder_check_no_plan(tmp_path: Path) -> None:
+    """The suite's own tests load the same plugins; a drill setting that cannot work must not stop them."""
+    command = [sys.executable, "-m", "pytest", "tests/unit/test_store_dataset_id.py", "-p", "no:cacheprovider", "-q"]
+    env = {**os.environ, "ATLAS_DRILLS_BACKUP": str(tmp_path / "missing.tar.zst"), "ATLAS_DRILLS_TARGET": "nope"}
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        env.pop(name, None)
+    done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=False, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
