@@ -24,11 +24,13 @@ def build_parser() -> argparse.ArgumentParser:
     from atlas_drills.faults import cli as faults_cli
     from atlas_drills.sample import cli as sample_cli
     from atlas_drills.sandbox import cli as sandbox_cli
+    from atlas_drills.sandbox import kept_cli
     from atlas_drills.standin import cli as standin_cli
 
     sample_cli.register(commands)
     backup_cli.register(commands)
     sandbox_cli.register(commands)
+    kept_cli.register(commands)
     standin_cli.register(commands)
     plan_cli.register(commands)
     report_cli.register(commands)
