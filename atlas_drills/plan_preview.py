@@ -14,6 +14,7 @@ preview and a later report can be matched.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,7 +43,8 @@ def engine_view() -> EngineView:
 
 
 def _path_of(uri: str) -> Path:
-    return Path(uri.removeprefix(FILE_SCHEME))
+    """The path a file:// URI names, absolute against the working directory and without `..` (for display)."""
+    return Path(os.path.abspath(uri.removeprefix(FILE_SCHEME)))
 
 
 def _age_hours(created_at: str, now: datetime) -> float | None:
@@ -73,7 +75,7 @@ def backup_facts(uri: str, max_age_hours: float, now: datetime) -> dict[str, Any
     from atlas_drills.backup.errors import BackupUnusable, RestoreRefused
     from atlas_drills.backup.restore import RestoreLimits, read_manifest
 
-    path = _path_of(uri).absolute()
+    path = _path_of(uri)
     facts: dict[str, Any] = {"uri": uri, "source": "file", "path": str(path), "problem": None}
     limits = RestoreLimits()
     try:
@@ -109,7 +111,7 @@ def expectation_facts(uri: str) -> dict[str, Any]:
         return {"uri": uri, "path": None, "release_id": None, "note": "the sample's own release files", "problem": None}
     from atlas_drills.expectation import Expectation, ExpectationError
 
-    path = _path_of(uri).absolute()
+    path = _path_of(uri)
     facts: dict[str, Any] = {"uri": uri, "path": str(path), "release_id": None, "problem": None}
     try:
         facts["release_id"] = Expectation.load(path).release_id
@@ -202,7 +204,7 @@ def setup_problems(drills: list[DrillSpec], engine: EngineView | None = None) ->
         found: list[str] = []
         if not spec.is_sample:
             try:
-                kind_of_existing(_path_of(spec.backup).absolute())
+                kind_of_existing(_path_of(spec.backup))
             except BackupUnusable as exc:
                 found.append(f"backup {exc}")
         found += [p for p in (expectation_facts(spec.expect)["problem"], target_facts(spec, engine)["problem"]) if p]

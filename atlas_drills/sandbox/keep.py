@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import time
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ def keep_sandbox(
             *enter,
         ]
     else:
-        enter.append(f"atlas-drills serve --config {kept_staging}/config/atlas.env --store-root {kept_staging}/store")
+        enter.append(_serve_again(sandbox.request.target, kept_staging))
     record = {
         "drill": drill_id,
         "run_id": run_id,
@@ -97,6 +98,17 @@ def keep_sandbox(
     }
     (folder / RECORD_NAME).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return record
+
+
+def _serve_again(target: Any, staging: Path) -> str:
+    """The shell line that serves a kept tree again with the same target, on its restored configuration."""
+    # A local sandbox ran the target's local command, so it has one; {python} becomes the running interpreter.
+    argv = " ".join(shlex.quote(part) for part in target.local_argv())
+    settings = (
+        f"{target.bind_env}=127.0.0.1:18080 {target.store_env}={shlex.quote(str(staging / 'store'))} "
+        f"{target.cache_env}=$(mktemp -d)"
+    )
+    return f"(set -a; . {shlex.quote(str(staging / 'config/atlas.env'))}; set +a; {settings} {argv})"
 
 
 @dataclass(frozen=True)

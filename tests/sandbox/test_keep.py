@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -187,4 +188,25 @@ def test_a_local_process_sandbox_keeps_its_restored_tree(
     assert record["kind"] == "local"
     assert record["container_id"] is None
     assert (Path(record["staging"]) / "config" / "atlas.env").is_file()
-    assert any(command.startswith("atlas-drills serve --config") for command in record["enter"])
+    (serve,) = [command for command in record["enter"] if "ATLAS_STORE_ROOT=" in command]
+    assert f". {record['staging']}/config/atlas.env" in serve  # the restored configuration, as the drill used it
+    assert f"{sys.executable} -m atlas_drills.standin" in serve  # the same target: the stand-in's local command
+    # Its own session, so the whole group (the shell and the server it starts) is stopped by this test alone.
+    again = subprocess.Popen(
+        ["/bin/bash", "-c", serve], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:  # it serves the kept tree again on 127.0.0.1:18080
+        assert _answers("http://127.0.0.1:18080/healthz"), "the kept tree was not served again"
+    finally:
+        os.killpg(again.pid, signal.SIGTERM)
+        again.wait(timeout=10)
+
+
+def _answers(url: str, tries: int = 100) -> bool:
+    for _ in range(tries):
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return True
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    return False
