@@ -20,6 +20,7 @@ import requests
 from atlas_drills.cli import main
 from atlas_drills.plan import PROJECT_ROOT
 from atlas_drills.sample import SampleRelease
+from atlas_drills.sandbox.base import free_port
 from atlas_drills.sandbox.docker import LABEL_PREFIX, MANAGED_LABEL
 from atlas_drills.sandbox.keep import KeepError, KeptSandbox, is_kept, kept_sandboxes, parse_duration
 from atlas_drills.sandbox.sweep import sweep
@@ -192,11 +193,13 @@ def test_a_local_process_sandbox_keeps_its_restored_tree(
     assert f". {record['staging']}/config/atlas.env" in serve  # the restored configuration, as the drill used it
     assert f"{sys.executable} -m atlas_drills.standin" in serve  # the same target: the stand-in's local command
     # Its own session, so the whole group (the shell and the server it starts) is stopped by this test alone.
+    port = free_port()  # the hint says 18080; a parallel test run may hold that one
+    serve = serve.replace("127.0.0.1:18080", f"127.0.0.1:{port}")
     again = subprocess.Popen(
         ["/bin/bash", "-c", serve], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
-    try:  # it serves the kept tree again on 127.0.0.1:18080
-        assert _answers("http://127.0.0.1:18080/healthz"), "the kept tree was not served again"
+    try:  # it serves the kept tree again
+        assert _answers(f"http://127.0.0.1:{port}/healthz"), "the kept tree was not served again"
     finally:
         os.killpg(again.pid, signal.SIGTERM)
         again.wait(timeout=10)
