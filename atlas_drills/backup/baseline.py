@@ -55,8 +55,9 @@ def drop_volatile(value: Any) -> Any:
 def sample_genes(snapshot: Path, dataset: DatasetId, size: int) -> list[tuple[str, str, int, int]]:
     """A deterministic sample of (gene_id, seqid, start, end): sorted ids, sampled with a seed naming the
     dataset, returned sorted. The same backup always yields the same questions."""
-    # immutable: a WAL-format snapshot opens without creating -wal/-shm files (the snapshot is checkpointed)
-    connection = sqlite3.connect(f"{snapshot.as_uri()}?mode=ro&immutable=1", uri=True)
+    # immutable: a WAL-format snapshot opens without creating -wal/-shm files (the snapshot is checkpointed);
+    # absolute(): a file URI cannot be relative, and the snapshot sits beside a possibly relative --out.
+    connection = sqlite3.connect(f"{snapshot.absolute().as_uri()}?mode=ro&immutable=1", uri=True)
     try:
         rows = connection.execute("SELECT gene_id, seqid, start, end FROM gene_summary ORDER BY gene_id").fetchall()
     finally:

@@ -27,6 +27,7 @@ from atlas_drills.drill.phases import PhaseClock
 from atlas_drills.drill.prepare import PreparedBackup, sandbox_choice
 from atlas_drills.plan import DrillSpec
 from atlas_drills.sandbox.base import Sandbox, SandboxRequest, TargetFailed
+from atlas_drills.sandbox.keep import keep_sandbox
 from atlas_drills.sandbox.select import SandboxChoice, image_identity, make_sandbox
 from atlas_drills.sandbox.target import load_target
 
@@ -71,13 +72,17 @@ def restored_tree(backup: Path, staging: Path, clock: PhaseClock) -> Iterator[Re
 
 
 @contextmanager
-def sandbox_for(choice: SandboxChoice, request: SandboxRequest) -> Iterator[Sandbox]:
-    """A sandbox for the restored tree, not yet started; on exit it is stopped and everything it made removed."""
+def sandbox_for(
+    choice: SandboxChoice, request: SandboxRequest, kept: Callable[[], bool] = lambda: False
+) -> Iterator[Sandbox]:
+    """A sandbox for the restored tree, not yet started; on exit it is stopped and everything it made removed,
+    unless `kept()` says it was kept for forensics (`--drill-keep-on-failure`)."""
     sandbox = make_sandbox(choice, request)
     try:
         yield sandbox
     finally:
-        sandbox.stop()
+        if not kept():
+            sandbox.stop()
 
 
 def start_target(sandbox: Sandbox, clock: PhaseClock) -> str | None:
@@ -113,6 +118,16 @@ def failure_artefacts(sandbox: Sandbox | None, restore: RestoreResult | None) ->
 
 
 @dataclass(frozen=True)
+class KeepOnFailure:
+    """Where and until when a failed drill's sandbox and restored tree are kept (`--drill-keep-on-failure`)."""
+
+    until: float  # Unix time; also the keep-until label the sandbox was created with
+    root: Path  # the kept root (`atlas_drills.sandbox.keep.kept_root`)
+    run_id: str
+    slug: str
+
+
+@dataclass(frozen=True)
 class DrillSetup:
     """How to set up one drill: its backup, its own work folder, the run's shared folder, and the sandbox's labels
     and start-up timeout (the longest wait for a target to come up, well above the ready budget, so that a target
@@ -124,6 +139,7 @@ class DrillSetup:
     shared: Path
     labels: dict[str, str]
     startup_timeout_s: float
+    keep: KeepOnFailure | None = None  # None: nothing is kept (the default)
 
 
 class DrillLife:
@@ -142,6 +158,7 @@ class DrillLife:
         self._sandbox: Sandbox | None = None
         self._restore: RestoreResult | None = None
         self._setting_up = False
+        self._kept = False  # the sandbox was kept running for forensics: not stopped on exit
 
     def __enter__(self) -> RestoredAtlas:
         setup = self.setup
@@ -164,7 +181,7 @@ class DrillLife:
                 labels=setup.labels,
                 ready_timeout_s=setup.startup_timeout_s,
             )
-            self._sandbox = stack.enter_context(sandbox_for(choice, request))
+            self._sandbox = stack.enter_context(sandbox_for(choice, request, kept=lambda: self._kept))
             stack.callback(self._keep_artefacts)  # runs before the sandbox stops
             not_ready = start_target(self._sandbox, self.clock)
             image_id, image_digest = image_identity(choice.image) if choice.kind == "docker" else (None, None)
@@ -187,6 +204,26 @@ class DrillLife:
     def _keep_artefacts(self) -> None:
         if self._setting_up or self.failed():
             self.artefacts = failure_artefacts(self._sandbox, self._restore)
+            if not self._setting_up:
+                self._keep_environment()
+
+    def _keep_environment(self) -> None:
+        """With keep-on-failure, a failed drill's restored tree moves to the kept root and a Docker sandbox stays
+        running; `kept.json` among the artefacts says how to enter them."""
+        keep = self.setup.keep
+        if keep is None or self._sandbox is None or self._restore is None:
+            return
+        record = keep_sandbox(
+            self._sandbox,
+            self._restore.staging,
+            drill_id=self.setup.drill.id,
+            run_id=keep.run_id,
+            slug=keep.slug,
+            until=keep.until,
+            root=keep.root,
+        )
+        self._kept = record["kind"] == "docker"
+        self.artefacts["kept.json"] = json.dumps(record, indent=2) + "\n"
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None

@@ -49,10 +49,24 @@ def register(commands: Any) -> None:
         "success criteria a drill must fail on it (or which restore rule must refuse it).",
     )
     actions = faults.add_subparsers(dest="faults_command", required=True, metavar="ACTION")
-    listing = actions.add_parser("list", help="list every fault and what must catch it")
+    listing = actions.add_parser(
+        "list",
+        help="list every fault and what must catch it",
+        description="Print every fault of the catalog: its name, what it breaks in a good backup, and which success "
+        "criteria a drill must fail on it (or which restore rule must refuse it, for faults in the archive itself). "
+        "Use a name with 'atlas-drills faults apply'. Exit 0.",
+    )
     listing.add_argument("-v", "--verbose", action="store_true", help="also say why those criteria")
     listing.set_defaults(handler=_list)
-    apply = actions.add_parser("apply", help="write a copy of a good backup broken by one fault")
+    apply = actions.add_parser(
+        "apply",
+        help="write a copy of a good backup broken by one fault",
+        description="Copy BACKUP to --out with exactly one fault applied (the original is never modified), then "
+        "print what a drill of the copy must find. Drill it with: pytest drills --drill-backup=OUT "
+        "--drill-expect=RELEASE_DIR. Exit 0 written, 2 unknown fault, unusable backup or existing --out.",
+        epilog="Example: atlas-drills faults apply catalog-checksum-mismatch backups/good.tar.zst "
+        "--out /tmp/bad.tar.zst",
+    )
     apply.add_argument("name", help="a fault name from 'atlas-drills faults list'")
     apply.add_argument("backup", type=Path, help="a good backup (.tar, .tar.gz, .tar.zst or folder); never modified")
     apply.add_argument("--out", type=Path, required=True, help="where to write the broken backup (must not exist)")

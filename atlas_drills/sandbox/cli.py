@@ -60,9 +60,21 @@ def register(commands: Any) -> None:
         "with none running, install docker.io if needed and start dockerd with --bridge=none --iptables=false.",
     )
     engine_commands = engine.add_subparsers(dest="engine_command", required=True, metavar="ACTION")
-    ensure = engine_commands.add_parser("ensure", help="make sure an engine answers")
+    ensure = engine_commands.add_parser(
+        "ensure",
+        help="make sure an engine answers",
+        description="Look for a Docker engine that answers (DOCKER_HOST, else the local socket). When none does and "
+        "--no-start is not given, as root on Debian/Ubuntu: install docker.io when missing and start dockerd with "
+        "--bridge=none --iptables=false (no docker0, no firewall changes), its log and pid file in --work-dir. "
+        "Exit 0 when an engine answers, 1 when none can be had (drills then fall back to local processes).",
+    )
     ensure.add_argument("--no-start", action="store_true", help="only look for an engine; never install or start one")
-    stop = engine_commands.add_parser("stop", help="stop the engine that 'engine ensure' started, if any")
+    stop = engine_commands.add_parser(
+        "stop",
+        help="stop the engine that 'engine ensure' started, if any",
+        description="Stop the dockerd that 'atlas-drills engine ensure' started (its pid file in --work-dir); an "
+        "engine started any other way is never touched. Exit 0, also when there was nothing to stop.",
+    )
     for parser in (ensure, stop):
         parser.add_argument(
             "--work-dir",
@@ -80,7 +92,16 @@ def register(commands: Any) -> None:
         "stand-in image on it, tagged by a digest of its contents. Prints the stand-in image tag.",
     )
     images_commands = images.add_subparsers(dest="images_command", required=True, metavar="ACTION")
-    build = images_commands.add_parser("build", help="build what is missing, reuse what is current")
+    build = images_commands.add_parser(
+        "build",
+        help="build what is missing, reuse what is current",
+        description="Build the base image when it is missing (Debian bookworm with python3, made with "
+        "mmdebstrap and imported: no registry needed; run as root, mmdebstrap is installed when missing) and the "
+        "stand-in image on it, tagged by a digest of its sources so a changed stand-in gets a new tag. With --base "
+        "(or ATLAS_DRILLS_BASE_IMAGE), that image with python3 is the base instead (pulled when the engine lacks "
+        "it), e.g. python:3.12-slim where a registry is reachable, as on a non-root CI runner. Prints the stand-in "
+        "image tag; exit 0 built or reused, 1 no engine or build failed.",
+    )
     build.add_argument(
         "--base",
         default=None,

@@ -8,8 +8,9 @@ for `/readyz`; capture its log; remove it in every case.
 The container runs as the image's own user (or the target file's `user`): the store it gets is root-owned and
 read-only to that user, and the empty cache root is that user's, resolved through the image's /etc/passwd.
 
-On a local Linux engine the container shares the host network and binds 127.0.0.1:<free port>. For a remote engine
-or Docker Desktop, `published=True` publishes the port on 127.0.0.1 instead.
+On a local Linux engine the container shares the host network and binds 127.0.0.1:<free port>. For an engine that
+does not share the job's network (Docker-in-Docker, a remote engine, Docker Desktop) the port is published and
+reached at the engine's host instead: `sandbox/network.py` decides, from ATLAS_DRILLS_SANDBOX_NETWORK and DOCKER_HOST.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from atlas_drills.sandbox.base import (
     wait_for_http,
     wait_for_startup,
 )
+from atlas_drills.sandbox.network import network_plan, network_plan_from_env
 
 LABEL_PREFIX = "org.atlas-drills"
 MANAGED_LABEL = f"{LABEL_PREFIX}.managed"
@@ -197,10 +199,14 @@ class DockerSandbox(Sandbox):
     kind = "docker"
     isolation = "container"
 
-    def __init__(self, request: SandboxRequest, image: str, *, published: bool = False) -> None:
+    def __init__(self, request: SandboxRequest, image: str, *, published: bool | None = None) -> None:
         super().__init__(request)
         self.image = image
-        self.published = published
+        # How the drills reach the container (see sandbox/network.py): from the environment unless forced here.
+        self.network = network_plan_from_env()
+        if published is not None:
+            self.network = network_plan("published" if published else "host", os.environ.get("DOCKER_HOST"))
+        self.published = self.network.published
         self.container: _TargetContainer | None = None
         self.container_id = ""
         self._final_log = ""
@@ -222,7 +228,7 @@ class DockerSandbox(Sandbox):
         if target.user:
             kwargs["user"] = target.user
         if self.published:
-            kwargs["ports"] = {f"{CONTAINER_PORT}/tcp": (LOOPBACK, self.port)}
+            kwargs["ports"] = {f"{CONTAINER_PORT}/tcp": (self.network.publish_ip, self.port)}
         else:
             kwargs["network_mode"] = "host"
         container = _TargetContainer(
@@ -254,6 +260,10 @@ class DockerSandbox(Sandbox):
         began = time.monotonic()
         wait_for_http(self.base_url + target.ready_path, deadline, self.is_running, self.logs)
         self.timings.ready_s = time.monotonic() - began
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.network.reach_host}:{self.port}"
 
     def write_store_files(self, files: dict[str, bytes]) -> None:
         """One archive, so the files land together: a reader sees the old pair or the new pair for as short a time

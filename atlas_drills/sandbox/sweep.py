@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from atlas_drills.sandbox.docker import LABEL_PREFIX, MANAGED_LABEL
+from atlas_drills.sandbox.keep import is_kept
 
 RUN_LABEL = f"{LABEL_PREFIX}.run"
 HOST_LABEL = f"{LABEL_PREFIX}.controller-host"
@@ -63,6 +64,8 @@ def sweep(client: Any, *, run_id: str | None = None) -> list[str]:
     removed = []
     for container in managed_containers(client):
         labels = container["labels"]
+        if is_kept(labels):
+            continue  # kept for forensics (--drill-keep-on-failure) until its label says: `atlas-drills sandbox`
         mine = run_id is not None and labels.get(RUN_LABEL) == run_id
         if mine or (run_id is None and _orphaned(labels)):
             try:

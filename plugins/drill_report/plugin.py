@@ -120,7 +120,7 @@ def pytest_configure(config: pytest.Config) -> None:
     drill checks (and only when the command line names no --junitxml of its own)."""
     settings = read_settings(config)
     config.stash[SETTINGS_KEY] = settings
-    if hasattr(config, "workerinput"):
+    if hasattr(config, "workerinput") or config.option.collectonly:  # workers and previews write no report
         return
     _check_writable(settings.report_dir)
     reporter = DrillReporter(config, settings, junit_given=bool(getattr(config.option, "xmlpath", None)))

@@ -22,6 +22,7 @@ import pytest
 from _pytest.junitxml import LogXML
 
 from atlas_drills.findings import ARTEFACTS_PROPERTY
+from atlas_drills.history.prom import PROM_NAME, prometheus_textfile
 from plugins.drill_report import files
 from plugins.drill_report.collect import CRASH_WHEN, Collector, placement_from
 from plugins.drill_report.files import EVENTS_NAME, HTML_NAME, JSON_NAME, JUNIT_NAME, MD_NAME
@@ -58,6 +59,7 @@ class DrillReporter:
         # pytest's JUnit XML writer, fed by this reporter and written into the report folder by a drill run only
         # (with --junitxml on the command line, pytest's own writer does it and this one stays None).
         self.junit = None if junit_given else _junit_writer(config)
+        self.setup_error = False
 
     # -- identity and the event log -------------------------------------------------------------------------------
 
@@ -107,6 +109,17 @@ class DrillReporter:
         """xdist: the controller collects nothing itself; it learns the node ids each worker will run."""
         self.workers.add(str(getattr(node, "gateway", node).id))
         self.collector.collected_items(dict.fromkeys(ids, (None, None)))
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> Any:
+        """A setup error (a usage error raised while the drills are planned) still gets a report saying why
+        nothing ran."""
+        try:
+            return (yield)
+        except pytest.UsageError as exc:
+            self.setup_error = True
+            self.problems.append(f"setup error: {' '.join(str(exc).split())}")
+            raise
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -188,7 +201,13 @@ class DrillReporter:
     # -- the report ------------------------------------------------------------------------------------------------
 
     def _active(self, records: list[Any]) -> bool:
-        return bool(records) or self.settings.gate or self.settings.shard is not None or self.settings.report_dir_given
+        return (
+            bool(records)
+            or self.setup_error
+            or self.settings.gate
+            or self.settings.shard is not None
+            or self.settings.report_dir_given
+        )
 
     def _run_facts(self, exitstatus: int) -> dict[str, Any]:
         finished = datetime.now(UTC)
@@ -243,6 +262,7 @@ class DrillReporter:
         files.atomic_write_text(folder / JSON_NAME, json.dumps(report, indent=2, sort_keys=False) + "\n")
         files.atomic_write_text(folder / MD_NAME, self.redactor.text(render_md(report)))
         files.atomic_write_text(folder / HTML_NAME, self.redactor.text(render_html(report)))
+        files.atomic_write_text(folder / PROM_NAME, prometheus_textfile(self.settings.report_dir, folder))
         files.update_latest(self.settings.report_dir, folder)
         self.write_seconds = time.perf_counter() - began
         self._event("report_written", folder=str(folder), seconds=round(self.write_seconds, 4))
