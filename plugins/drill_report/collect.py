@@ -9,7 +9,7 @@ and what other checks of the same module said their criterion was.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from atlas_drills.findings import (
@@ -156,48 +156,53 @@ class Collector:
             drill_id, criterion = self.placement(nodeid)
             if drill_id is None:
                 continue
-            record = CheckRecord(nodeid, drill_id, criterion, nodeid.split("::")[-1].split("[", 1)[0])
+            name = nodeid.split("::")[-1].split("[", 1)[0]
             state = self.nodes.get(nodeid)
-            if state is not None:
-                self._decide(record, state)
+            if state is None:
+                records.append(CheckRecord(nodeid, drill_id, criterion, name, message=NOT_RUN))
             else:
-                record.message = "not run: the run ended before this check started"
-            records.append(record)
+                records.append(_decide(CheckRecord(nodeid, drill_id, criterion, name), state))
         return records
 
-    def _decide(self, record: CheckRecord, state: NodeState) -> None:
-        props = state.properties
-        record.findings = [dict(v) for k, v in props if k == FINDING_PROPERTY and isinstance(v, dict)]
-        contexts = [v for k, v in props if k == CONTEXT_PROPERTY and isinstance(v, dict)]
-        record.context = contexts[-1] if contexts else None
-        outcomes = [v for k, v in props if k == OUTCOME_PROPERTY and isinstance(v, dict)]
-        record.outcome = outcomes[-1] if outcomes else None
-        record.teardowns = [dict(v) for k, v in props if k == TEARDOWN_PROPERTY and isinstance(v, dict)]
-        record.duration_s = sum(p.duration for p in state.phases)
-        record.call_s = sum(p.duration for p in state.phases if p.when == "call")
-        by_when = {p.when: p for p in state.phases}
-        bad = next((p for p in state.phases if p.outcome == "failed" or p.when == CRASH_WHEN), None)
-        record.when = bad.when if bad else None
-        record.status = self._status(by_when, record)
-        shown = bad or next((p for p in state.phases if p.outcome == "skipped"), None)
-        if shown is not None:
-            record.message = _first_line(shown.longrepr)
-            record.log_excerpt = _tail(_essence(shown.longrepr) + ("\n" + shown.logs if shown.logs else ""))
 
-    @staticmethod
-    def _status(by_when: dict[str, PhaseResult], record: CheckRecord) -> str:
-        """The first rule that applies wins: a crash, a failed finding, the restore's outcome, then the phases."""
-        outcome = {"crashed": CRASH_WHEN in by_when}
-        outcome["failed"] = any(f.get("verdict") == "fail" for f in record.findings)
-        if record.outcome is not None:
-            outcome["refused" if record.outcome.get("kind") == "refused" else "inconclusive"] = True
-        setup, call, teardown = by_when.get("setup"), by_when.get("call"), by_when.get("teardown")
-        outcome["failed"] |= call is not None and call.outcome == "failed"
-        outcome["error"] = any(p is not None and p.outcome == "failed" for p in (setup, teardown))
-        outcome["skipped"] = any(p is not None and p.outcome == "skipped" for p in (setup, call))
-        outcome["passed"] = call is not None and call.outcome == "passed" and teardown is not None
-        order = ("crashed", "failed", "refused", "inconclusive", "error", "skipped", "passed")
-        return next((status for status in order if outcome.get(status)), "not run")
+NOT_RUN = "not run: the run ended before this check started"
+
+
+def _decide(placed: CheckRecord, state: NodeState) -> CheckRecord:
+    """The check as its phases and properties say it went."""
+    props = state.properties
+    contexts = [v for k, v in props if k == CONTEXT_PROPERTY and isinstance(v, dict)]
+    outcomes = [v for k, v in props if k == OUTCOME_PROPERTY and isinstance(v, dict)]
+    bad = next((p for p in state.phases if p.outcome == "failed" or p.when == CRASH_WHEN), None)
+    shown = bad or next((p for p in state.phases if p.outcome == "skipped"), None)
+    record = replace(
+        placed,
+        findings=tuple(dict(v) for k, v in props if k == FINDING_PROPERTY and isinstance(v, dict)),
+        context=contexts[-1] if contexts else None,
+        outcome=outcomes[-1] if outcomes else None,
+        teardowns=tuple(dict(v) for k, v in props if k == TEARDOWN_PROPERTY and isinstance(v, dict)),
+        duration_s=sum(p.duration for p in state.phases),
+        call_s=sum(p.duration for p in state.phases if p.when == "call"),
+        when=bad.when if bad else None,
+        message=_first_line(shown.longrepr) if shown else "",
+        log_excerpt=_tail(_essence(shown.longrepr) + ("\n" + shown.logs if shown.logs else "")) if shown else "",
+    )
+    return replace(record, status=_status({p.when: p for p in state.phases}, record))
+
+
+def _status(by_when: dict[str, PhaseResult], record: CheckRecord) -> str:
+    """The first rule that applies wins: a crash, a failed finding, the restore's outcome, then the phases."""
+    outcome = {"crashed": CRASH_WHEN in by_when}
+    outcome["failed"] = any(f.get("verdict") == "fail" for f in record.findings)
+    if record.outcome is not None:
+        outcome["refused" if record.outcome.get("kind") == "refused" else "inconclusive"] = True
+    setup, call, teardown = by_when.get("setup"), by_when.get("call"), by_when.get("teardown")
+    outcome["failed"] |= call is not None and call.outcome == "failed"
+    outcome["error"] = any(p is not None and p.outcome == "failed" for p in (setup, teardown))
+    outcome["skipped"] = any(p is not None and p.outcome == "skipped" for p in (setup, call))
+    outcome["passed"] = call is not None and call.outcome == "passed" and teardown is not None
+    order = ("crashed", "failed", "refused", "inconclusive", "error", "skipped", "passed")
+    return next((status for status in order if outcome.get(status)), "not run")
 
 
 def _longrepr_text(report: Any) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from importlib import metadata
 from typing import Any
 
@@ -54,7 +54,7 @@ CONTEXT_FIELDS = (
 QUESTION_FIELDS = ("catalog_recovery", "backup_classes", "backup_excluded", "rpo_hours")
 
 
-@dataclass
+@dataclass(frozen=True)
 class CheckRecord:
     """One drill check (a test item) after all its phases, as primitives."""
 
@@ -66,14 +66,14 @@ class CheckRecord:
     when: str | None = None
     duration_s: float = 0.0
     call_s: float = 0.0
-    findings: list[dict[str, Any]] = field(default_factory=list)
+    findings: tuple[dict[str, Any], ...] = ()
     context: dict[str, Any] | None = None
     outcome: dict[str, Any] | None = None
-    teardowns: list[dict[str, Any]] = field(default_factory=list)  # of any drill's restore torn down meanwhile
+    teardowns: tuple[dict[str, Any], ...] = ()  # of any drill's restore torn down meanwhile
     message: str = ""
     log_excerpt: str = ""
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "nodeid": self.nodeid,
             "name": self.name,
@@ -81,7 +81,7 @@ class CheckRecord:
             "when": self.when,
             "duration_s": round(self.duration_s, 3),
             "message": self.message,
-            "findings": self.findings,
+            "findings": list(self.findings),
             "log_excerpt": self.log_excerpt,
         }
 
@@ -141,7 +141,7 @@ class CriterionResult:
     checks: tuple[CheckRecord, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        checks = [c.as_dict() for c in self.checks]
+        checks = [c.to_dict() for c in self.checks]
         return {"name": self.name, "verdict": self.verdict, "reason": self.reason, "checks": checks}
 
 
