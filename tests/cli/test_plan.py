@@ -83,7 +83,7 @@ def test_plan_previews_a_real_backup_without_restoring_or_reporting(
     )
     assert code == 0
     (drill,) = document["drills"]
-    assert drill["id"] == "file://b.tar.zst"
+    assert drill["id"] == (tmp_path / "b.tar.zst").resolve().as_uri()
     assert drill["backup"]["path"] == str(tmp_path / "b.tar.zst")
     assert drill["backup"]["size_bytes"] == sample_backup.stat().st_size
     assert drill["expectation"]["release_id"] == drill["backup"]["release_id"]

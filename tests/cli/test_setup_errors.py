@@ -10,8 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from atlas_drills.plan import PROJECT_ROOT
 from atlas_drills.sample import SampleRelease
 
@@ -55,7 +53,6 @@ def test_a_missing_image_is_one_usage_error(tmp_path: Path, docker_client: Any) 
     assert_one_message(done, "target image atlas-drills/absent:0 is not in the engine", tmp_path / "reports")
 
 
-@pytest.mark.slow
 def test_a_backup_that_cannot_be_restored_is_a_drill_verdict_not_a_setup_error(
     tmp_path: Path, sample_backup: Path, sample_release: SampleRelease
 ) -> None:

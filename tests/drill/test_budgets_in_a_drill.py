@@ -36,7 +36,8 @@ def test_a_drill_over_its_total_budget_is_not_recoverable(
     outcome = run_drills(sample_backup, sample_release.root, work, "local", extra=(f"--drill-plan={plan}",))
     assert outcome.failed_criteria == {"readiness"}, outcome.output
     assert any(
-        "total budget 0.01 s, phases fetch + verify_extract + transfer + start + ready" in m for m in outcome.messages
+        "total budget 0.01 s, phases fetch + verify_extract + catalog + transfer + start + ready" in m
+        for m in outcome.messages
     )
     report = json.loads((work / "reports" / "latest" / "drill-report.json").read_text())
     assert report["verdict"]["value"] == "NOT RECOVERABLE"

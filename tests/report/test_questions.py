@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -46,7 +47,7 @@ def _drill(
                 status="failed" if criterion == failing else "passed",
             )
         )  # fmt: skip
-    checks[0].context = {
+    checks[0] = replace(checks[0], context={
         "backup": "file:///backups/b.tar.zst", "backup_kind": "tar.zst", "backup_id": "b1",
         "backup_created_at": created, "backup_manifest_sha256": "c" * 64, "backup_release_id": "112",
         "phases": {"fetch": 1.0}, "rpo_hours": 26.0, "catalog_recovery": recovery or _recovery(),
@@ -54,7 +55,7 @@ def _drill(
                            "reconstructable": {"files": 1, "bytes": 10, "folders": ["baseline"]},
                            "disposable": {"files": 0, "bytes": 0, "folders": []}},
         "backup_excluded": [{"pattern": "cache/**", "reason": "disposable: caches are never backed up", "matched": 0}],
-    }  # fmt: skip
+    })  # fmt: skip
     return build_drill(DRILL, checks).to_dict()
 
 
