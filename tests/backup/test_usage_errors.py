@@ -31,7 +31,7 @@ def test_an_unwritable_report_dir_is_a_usage_error_not_an_internal_error(tmp_pat
     blocker.write_text("not a folder")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ATLAS_DRILLS_", "PYTEST_XDIST"))}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "drills", "--co", "-q", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "drills", "-q", "-p", "no:cacheprovider",
          f"--drill-report-dir={blocker / 'reports'}"],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip

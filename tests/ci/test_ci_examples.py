@@ -177,7 +177,6 @@ def _release_repository(release: SampleRelease, folder: Path) -> str:
     return f"file://{folder}"
 
 
-@pytest.mark.slow
 def test_the_job_script_drills_a_real_backup_by_url_behind_the_gate(
     backup_server: str, sample_release: SampleRelease, tmp_path: Path, standin_image: str
 ) -> None:

@@ -118,7 +118,6 @@ def broken_backup(sample_backup: Path, tmp_path: Path) -> Path:
     return out
 
 
-@pytest.mark.slow
 def test_a_failed_drill_is_kept_and_listed_and_removed(  # noqa: PLR0917 - fixtures
     broken_backup: Path,
     sample_release: SampleRelease,
@@ -159,7 +158,6 @@ def test_a_failed_drill_is_kept_and_listed_and_removed(  # noqa: PLR0917 - fixtu
     assert record["container_id"] not in [c.id for c in docker_client.containers.list(all=True)]
 
 
-@pytest.mark.slow
 def test_nothing_is_kept_by_default(
     broken_backup: Path, sample_release: SampleRelease, tmp_path: Path, docker_client: Any, standin_image: str
 ) -> None:
