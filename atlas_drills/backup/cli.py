@@ -22,6 +22,7 @@ from atlas_drills.backup.errors import (
     BackupError,
     BackupUnusable,
     RestoreRefused,
+    member_name,
     printable,
 )
 
@@ -177,7 +178,7 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"{backup}: {len(report.findings) + report.omitted} finding(s)")
         for finding in report.findings:
             expected, observed = printable(finding.expected), printable(finding.observed)
-            print(f"  {printable(finding.member)}: {finding.rule}: expected {expected}, observed {observed}")
+            print(f"  {member_name(finding.member)}: {finding.rule}: expected {expected}, observed {observed}")
         if report.omitted:
             print(f"  ... and {report.omitted} more finding(s), not listed (the first {len(report.findings)} are)")
     return 0 if report.intact else REFUSED

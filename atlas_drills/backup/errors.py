@@ -62,6 +62,11 @@ def printable(value: Any, limit: int = MAX_SHOWN) -> str:
     return text
 
 
+def member_name(name: str) -> str:
+    """A member name as printed: escaped, and visible even when empty (a pax `path=` record can empty it)."""
+    return printable(name) if name else "<empty name>"
+
+
 def _escape(match: re.Match[str]) -> str:
     char = match.group(0)
     named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char)
@@ -82,7 +87,7 @@ class Finding:
     def __str__(self) -> str:
         """One line, whatever the member name or values hold (escaped and cut by `printable`)."""
         return (
-            f"{printable(self.member)}: {self.rule} (expected {printable(self.expected)}, "
+            f"{member_name(self.member)}: {self.rule} (expected {printable(self.expected)}, "
             f"observed {printable(self.observed)})"
         )
 

@@ -280,3 +280,13 @@ def test_a_giant_value_in_the_manifest_is_quoted_briefly_even_in_json(tmp_path: 
     assert len(result.output) < MAX_OUTPUT, f"printed {len(result.output)} characters"
     assert json.loads(result.stdout)["findings"][0]["rule"] == Rule.MANIFEST_INVALID
     _both(archive, tmp_path)
+
+
+def test_a_member_whose_name_a_pax_record_empties_is_named_visibly(tmp_path: Path) -> None:
+    """Found by the bounded-property test: `path=` in a pax header leaves a refusal naming nothing."""
+    files = base_files()
+    members = [*members_for(files), Member("store/x.bin", b"", pax={"path": ""})]
+    archive = write_archive(tmp_path / "b.tar", members, listed=files)
+    verify, restore = _both(archive, tmp_path)
+    assert f"<empty name>: {Rule.NON_CANONICAL_PATH}" in verify
+    assert f"restore refused: <empty name>: {Rule.NON_CANONICAL_PATH} (expected" in restore
