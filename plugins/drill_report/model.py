@@ -294,7 +294,7 @@ def finish_report(
 
     return {
         "format": FORMAT,
-        "recovery_questions": recovery_questions(drills, at=run.get("started_at")),
+        "recovery_questions": recovery_questions(drills, at=run.get("finished_at") or run.get("started_at")),
         "tool": tool_info(),
         "run": run,
         "verdict": {
