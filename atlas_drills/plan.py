@@ -85,6 +85,7 @@ class DrillPlan:
     max_backup_age_hours: float = 26.0
     source: str = ""
     startup_timeout_s: float = MIN_STARTUP_TIMEOUT_S
+    rewarm: bool = False  # time cache rewarming after each drill's checks (README "Cache rewarming")
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,7 @@ def load_plan(path: Path = DEFAULT_PLAN) -> DrillPlan:
         max_backup_age_hours=float(defaults.get("max_backup_age_hours", 26.0)),
         source=where,
         startup_timeout_s=float(startup),
+        rewarm=bool(defaults.get("rewarm", False)),
     )
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from atlas_drills.client import AtlasClient
 from atlas_drills.drill.life import RestoredAtlas
+from atlas_drills.drill.reconstructable import reconstruct
 from atlas_drills.drill.restored import STORE, read_json, restored_catalog, restored_manifest
 from atlas_drills.evidence import check_release_evidence
 from atlas_drills.expectation import DATASETS_LOCK, IDENTITY, IDENTITY_FIELDS, Expectation
@@ -90,6 +91,40 @@ def test_the_backup_holds_the_serving_store(restored_atlas: RestoredAtlas, evide
         where=f"{STORE}/",
         message=f"the backup {reason}" if reason else "",
     )
+    evidence.assert_ok()
+
+
+def test_reconstructable_outputs_regenerate_from_the_surviving_evidence(
+    restored_atlas: RestoredAtlas, evidence: DrillEvidence
+) -> None:
+    """Generated summaries are regenerated from the durable evidence that survived and compared with the restored
+    copies: a stale copy fails; a missing one is regenerated (no loss)."""
+    listed = restored_atlas.restore.manifest.by_path()
+    for output in reconstruct(restored_atlas.staging):
+        backed_up = listed.get(output.path)
+        where = f"{output.path} (backup class {backed_up.file_class if backed_up else 'not backed up'})"
+        if output.regenerated is None:
+            evidence.record(
+                f"{output.path} regenerates", False, expected=list(output.sources), observed=output.problem, where=where
+            )
+            continue
+        if output.restored is None and output.problem is None:
+            evidence.record(
+                f"{output.path} absent: regenerated from {', '.join(output.sources)}",
+                True,
+                expected="reconstructable",
+                observed=output.regenerated,
+                where=where,
+            )
+            continue
+        evidence.record(
+            f"{output.path} regenerated from {', '.join(output.sources)} equals the restored copy",
+            output.matches,
+            expected=output.regenerated,
+            observed=output.restored if output.problem is None else output.problem,
+            where=where,
+            message="" if output.matches else f"fields that differ: {', '.join(output.differing) or 'the whole file'}",
+        )
     evidence.assert_ok()
 
 

@@ -26,7 +26,7 @@ from atlas_drills.backup.manifest import BackupManifest
 from atlas_drills.store.catalog import Catalog, check_catalog_checksum, parse_catalog, read_catalog_checksum
 from atlas_drills.store.errors import StoreError
 from atlas_drills.store.layout import CATALOG_CHECKSUM_FILE, CATALOG_FILE
-from atlas_drills.store.rebuild import CatalogRebuild, rebuild_catalog, write_rebuilt
+from atlas_drills.store.rebuild import CatalogRebuild, classify, rebuild_catalog, write_rebuilt
 
 RESTORE = "restore"
 REBUILD_IF_LOST = "rebuild-if-lost"
@@ -180,12 +180,17 @@ def recover_catalog(mode: str, store_root: Path, expect_root: Path, manifest: Ba
         rebuild = rebuild_catalog(store_root)
         write_rebuilt(rebuild, store_root / CATALOG_FILE)
         served: Catalog | None = rebuild.catalog
+        # Read back what the target will load: every entry must name a sealed dataset, nothing staged or quarantined.
+        written, unreadable = restored_catalog_problem(store_root)
+        entered = written.dataset_ids() if written else []
+        unsealed = [f"{d.canonical} ({classify(store_root, d).state})" for d in entered]
+        unsealed = [u for u in unsealed if not u.endswith("(sealed)")]
         checks.append(
             CatalogCheck(
-                "rebuilt only from sealed datasets",
-                True,
-                "manifest, lock and immutability marker match the bytes",
-                [d.canonical for d in rebuild.sealed],
+                "the rebuilt catalog, read back, lists only sealed datasets",
+                written is not None and not unsealed,
+                "entries whose manifest, lock and immutability marker match the bytes",
+                unreadable or (unsealed or [d.canonical for d in entered]),
             )
         )
     else:

@@ -154,6 +154,7 @@ class DrillLife:
         self.clock = PhaseClock()
         self.clock.record("fetch", setup.prepared.fetch_s)
         self.artefacts: dict[str, str] = {}
+        self.rewarmed: dict[str, object] | None = None  # the cache rewarm's result, when one ran (not recovery)
         self._stack = ExitStack()
         self._sandbox: Sandbox | None = None
         self._restore: RestoreResult | None = None

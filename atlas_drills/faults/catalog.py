@@ -134,7 +134,7 @@ def _catalog_checksum(tree: Path) -> None:
     (t.store(tree) / "catalog.sha256").write_text("0" * 64 + "\n")
 
 
-# --- Catalog reconstruction and what recovery is not (README sections of those names). -----------------------
+# --- Catalog reconstruction, what recovery is not, reconstructable outputs (README sections of those names). ----
 REBUILD_IF_LOST = "rebuild-if-lost"
 REBUILD = "rebuild"
 STAGED_RELEASE = "113"
@@ -179,6 +179,13 @@ def _build_root_instead_of_store(tree: Path) -> None:
         (root / name).unlink(missing_ok=True)
 
 
+def _dataset_index_stale(tree: Path) -> None:
+    """A generated summary left behind by its sources: the dataset index of an earlier inventory."""
+    t.edit_json(
+        tree / "ops/datasets/generated/dataset-index.json", lambda d: d.update(dataset_ids=d["dataset_ids"][:-1])
+    )
+
+
 CATALOG_RECONSTRUCTION_FAULTS: tuple[Fault, ...] = (
     Fault(
         "catalog-corrupt",
@@ -219,10 +226,20 @@ CATALOG_RECONSTRUCTION_FAULTS: tuple[Fault, ...] = (
         _build_root_instead_of_store,
         cause="holds an Atlas build root instead of the serving store",
     ),
+    Fault(
+        "dataset-index-stale",
+        "ops/datasets/generated/dataset-index.json lists one dataset fewer than its sources",
+        frozenset({ROLLBACK, EVIDENCE}),
+        "a reconstructable summary regenerated from the surviving inventory and lock differs from the restored copy, "
+        "the release packet pins the index's digest, and the rollback policy requires an index listing the "
+        "inventory's ids",
+        _dataset_index_stale,
+        cause="regenerated from ops/datasets/manifest.json",
+    ),
 )
 # Faults of the catalog a rebuild recovers: drilled with this mode, every criterion passes.
 RECOVERED_BY_REBUILD: dict[str, str] = {"catalog-missing": REBUILD_IF_LOST, "catalog-corrupt": REBUILD_IF_LOST}
-# --- end of catalog reconstruction and what recovery is not --------------------------------------------------
+# --- end of catalog reconstruction, what recovery is not, reconstructable outputs ------------------------------
 
 FAULTS: tuple[Fault, ...] = (
     Fault(

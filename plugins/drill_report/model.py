@@ -172,6 +172,7 @@ class DrillResult:
                 "outcome": self.outcome,
                 "phases": [p.to_dict() for p in self.phases],
                 "rto_s": round(self.rto_s, 3),
+                "rewarm": self.context.get("rewarm"),
                 "budgets": [b.to_dict() for b in self.budgets],
                 "criteria": [c.to_dict() for c in self.criteria],
             }
@@ -200,13 +201,16 @@ def build_drill(drill_id: str, checks: list[CheckRecord], teardowns: Sequence[di
         verdict, reason = "inconclusive", f"not proven: {', '.join(open_)}"
     else:
         verdict, reason = "pass", "every criterion passed"
-    measured = measured_phases(context, checks, [t for t in teardowns if t.get("drill") == drill_id])
+    torn_down = [t for t in teardowns if t.get("drill") == drill_id]
+    measured = measured_phases(context, checks, torn_down)
+    # The rewarm of the restore the context describes: reported beside the recovery time, never in a verdict.
+    rewarmed = next((t["rewarm"] for t in torn_down if t.get("life") == context.get("life") and t.get("rewarm")), None)
     budgets = {k: float(v) for k, v in (context.get("budgets") or {}).items() if isinstance(v, int | float)}
     return DrillResult(
         id=drill_id,
         verdict=verdict,
         reason=reason,
-        context={name: context.get(name) for name in CONTEXT_FIELDS + QUESTION_FIELDS},
+        context={name: context.get(name) for name in CONTEXT_FIELDS + QUESTION_FIELDS} | {"rewarm": rewarmed},
         crashed=any(c.status == "crashed" for c in checks),
         outcome=outcomes[0] if outcomes else None,
         phases=tuple(PhaseTime(name, seconds) for name, seconds in ordered(measured)),
@@ -290,7 +294,7 @@ def finish_report(
 
     return {
         "format": FORMAT,
-        "recovery_questions": recovery_questions(drills, at=run.get("started_at")),
+        "recovery_questions": recovery_questions(drills, at=run.get("finished_at") or run.get("started_at")),
         "tool": tool_info(),
         "run": run,
         "verdict": {

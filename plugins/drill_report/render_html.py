@@ -13,6 +13,7 @@ from typing import Any
 
 from atlas_drills.findings import CRITERIA
 from plugins.drill_report.questions import answer_lines
+from plugins.drill_report.render_md import rewarm_line
 
 PHASE_COLOURS = {
     "fetch": "#8da0cb",
@@ -209,6 +210,13 @@ def _timelines(drills: list[dict[str, Any]]) -> str:
     for drill in drills:
         parts.append(f"<h3><code>{_e(drill['id'])}</code> · RTO {drill['rto_s']:.2f} s</h3>")
         parts.append(timeline_svg(drill) if drill["phases"] else "<p>No phase was timed (the restore never ran).</p>")
+        rewarm = drill.get("rewarm")
+        if rewarm:
+            failures = "".join(f"<li>{_e(f)}</li>" for f in rewarm["failures"])
+            parts.append(
+                f'<p class="rewarm" data-drill="{_e(drill["id"])}">Cache rewarm: {_e(rewarm_line(rewarm))}</p>'
+                + (f'<ul class="problems">{failures}</ul>' if failures else "")
+            )
     return "".join(parts)
 
 

@@ -149,7 +149,27 @@ def _phases(drills: list[dict[str, Any]]) -> list[str]:
             for b in d["budgets"]
         )
         lines.append(f"- `{_cell(d['id'])}`: {phases} (RTO {d['rto_s']:.2f} s); budgets: {budgets or 'none'}")
+        lines += _rewarm(d.get("rewarm"))
     return [*lines, ""] if len(lines) > 2 else []
+
+
+def rewarm_line(rewarm: dict[str, Any]) -> str:
+    """The cache rewarm in one line: apart from the RTO, never a verdict."""
+    failures = rewarm["failures"]
+    return (
+        f"time to warm {rewarm['warm_s']:.2f} s (fresh target ready in {rewarm['ready_s']:.2f} s, "
+        f"{len(rewarm['datasets'])} dataset(s) opened, {rewarm['queries']} recorded quer(ies) replayed; not part of "
+        f"the RTO nor of any verdict), {len(failures)} rewarm failure(s)"
+    )
+
+
+def _rewarm(rewarm: dict[str, Any] | None) -> list[str]:
+    if not rewarm:
+        return []
+    return [
+        f"  - cache rewarm: {_cell(rewarm_line(rewarm))}",
+        *(f"    - ⚠️ {_short(f, 200)}" for f in rewarm["failures"]),
+    ]
 
 
 def _failures(drills: list[dict[str, Any]]) -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from atlas_drills.faults import FAULTS, Fault, apply_fault
+from atlas_drills.faults import FAULTS, Fault, apply_fault, fault_named
 from atlas_drills.faults.catalog import ALL, RECOVERED_BY_REBUILD
 from atlas_drills.plan import PROJECT_ROOT
 from atlas_drills.sample import SampleRelease
@@ -123,3 +123,32 @@ def test_a_lost_or_broken_catalog_is_recovered_by_a_rebuild(
     outcome = run_drills(bad, sample_release.root, tmp_path / "run", sandbox_kind, extra=mode)
     assert outcome.returncode == 0, outcome.output
     assert outcome.verdicts == dict.fromkeys(sorted(ALL), "pass"), outcome.messages
+
+
+@pytest.mark.parametrize("sandbox_kind", SANDBOXES, indirect=True)
+@pytest.mark.parametrize("name", ["none", "baseline-mismatch"])
+def test_the_cache_rewarm_is_timed_apart_and_lists_its_own_failures(
+    name: str, sandbox_kind: str, sample_backup: Path, sample_release: SampleRelease, tmp_path: Path
+) -> None:
+    """`--drill-rewarm`: on the good backup it warms every dataset without a failure; on a backup whose recorded
+    answers no longer match, it lists its own failures while the verdicts stay exactly the fault's."""
+    backup = sample_backup
+    if name != "none":
+        backup = tmp_path / f"{name}.tar.zst"
+        apply_fault(name, sample_backup, backup)
+    outcome = run_drills(backup, sample_release.root, tmp_path / "run", sandbox_kind, extra=("--drill-rewarm",))
+    report = json.loads(next((tmp_path / "run" / "reports").glob("*/drill-report.json")).read_text())
+    [drill] = report["drills"]
+    rewarm = drill["rewarm"]
+    assert rewarm is not None, drill
+    assert [d["dataset"] for d in rewarm["datasets"]] == sorted(d.canonical for d in sample_release.datasets)
+    assert rewarm["warm_s"] > 0
+    assert rewarm["queries"] > len(sample_release.datasets)
+    assert "rewarm" not in [p["name"] for p in drill["phases"]]  # never inside the recovery time
+    if name == "none":
+        assert outcome.returncode == 0, outcome.output
+        assert rewarm["failures"] == []
+        return
+    assert outcome.failed_criteria == fault_named(name).breaks, outcome.messages
+    assert rewarm["failures"], rewarm
+    assert all("not the recorded answer" in failure for failure in rewarm["failures"]), rewarm["failures"]

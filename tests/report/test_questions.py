@@ -116,3 +116,29 @@ def test_every_report_carries_the_answers_first_and_valid_and_renders_them() -> 
     assert "Where is the authoritative backup of the serving store?" in md
     assert 'id="recovery-questions"' in html
     assert html.index('id="recovery-questions"') < html.index('id="matrix"')
+
+
+def test_a_failed_rewarm_is_reported_beside_the_rto_and_changes_no_verdict() -> None:
+    checks = []
+    for criterion in CRITERIA:
+        record = CheckRecord(f"drills/test_{criterion.replace(' ', '_')}.py::test_x[{DRILL}]", DRILL, criterion,
+                             "test_x", status="passed")  # fmt: skip
+        checks.append(record)
+    checks[0].context = {"life": "gw0/drill-0", "phases": {"fetch": 1.0, "ready": 2.0}}
+    failure = "110/h/G gene: GET /v1/genes answered 503"
+    rewarm = {"ready_s": 0.5, "warm_s": 9.0, "datasets": [], "queries": 3, "failures": [failure]}
+    teardown = {"drill": DRILL, "life": "gw0/drill-0", "seconds": 0.1, "rewarm": rewarm}
+    drill = build_drill(DRILL, checks, [teardown]).to_dict()
+    assert drill["verdict"] == "pass"
+    assert drill["rewarm"] == rewarm
+    assert drill["rto_s"] == 3.0  # the rewarm's 9.5 s are no part of it
+    md = render_md(_minimal_report(drill))
+    assert "time to warm 9.00 s" in md
+    assert "GET /v1/genes answered 503" in md
+
+
+def _minimal_report(drill: dict[str, Any]) -> dict[str, Any]:
+    run = {"id": "r", "trigger": "manual", "host": {"name": "h", "platform": "p", "python": "3"},
+           "started_at": STARTED, "finished_at": STARTED, "seed": 1, "versions": {"python": "3"}, "duration_s": 0,
+           "workers": 0, "pytest_exit_status": 0}  # fmt: skip
+    return finish_report(run, [drill], [], gate_required=False, allow_local=False, files={})
