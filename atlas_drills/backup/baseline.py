@@ -108,7 +108,11 @@ class _Recorder:
 
 def _dataset_queries(recorder: _Recorder, dataset: DatasetId, sample: list[tuple[str, str, int, int]]) -> list[Any]:
     dims = {"release": dataset.release, "species": dataset.species, "assembly": dataset.assembly}
-    queries = [recorder.get("genes_count", "/v1/genes/count", dict(dims))]
+    # The dataset itself, with its bill of materials: its identity hash (header) and artifact digests as the live
+    # service reported them. Replayed, these pin every byte of the artifact, not only the rows the sample asks about,
+    # so an artifact edited elsewhere and re-sealed (manifest and sidecars rewritten to match) still shows.
+    queries = [recorder.get("dataset", f"/v1/datasets/{dataset.canonical}", {"include_bom": "true"})]
+    queries.append(recorder.get("genes_count", "/v1/genes/count", dict(dims)))
     for gene_id, _, _, _ in sample:
         queries.append(recorder.get("gene", "/v1/genes", {**dims, "gene_id": gene_id, "include": INCLUDE}))
     for gene_id, _, _, _ in sample:

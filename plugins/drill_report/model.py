@@ -48,6 +48,7 @@ CONTEXT_FIELDS = (
     "sandbox",
     "isolation",
     "sandbox_reason",
+    "config_overrides",
 )
 
 
