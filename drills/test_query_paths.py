@@ -12,7 +12,13 @@ from typing import Any
 
 import pytest
 
-from atlas_drills.backup.baseline import BASELINE_MEMBER, drop_volatile
+from atlas_drills.backup.baseline import (
+    BASELINE_MEMBER,
+    DATASET_PIN_QUERY,
+    dataset_path,
+    dataset_pins,
+    drop_volatile,
+)
 from atlas_drills.client import AtlasClient
 from atlas_drills.drill.life import RestoredAtlas
 from atlas_drills.drill.restored import STORE, read_json, restored_catalog, restored_manifest
@@ -44,7 +50,7 @@ def test_baseline_answers_replay_exactly(
     baseline, problem = read_json(restored_atlas.staging, BASELINE_MEMBER)
     if baseline is None:
         pytest.skip(f"{problem}: the backup has no recorded answers (create it with --baseline-from)")
-    _baseline_covers_the_catalog(restored_atlas, baseline, evidence)
+    _baseline_covers_the_catalog(restored_atlas, atlas, baseline, evidence)
     for dataset in baseline.get("datasets", []):
         for query in dataset.get("queries", []):
             where = f"GET {query['path']} {query['query']}"
@@ -66,9 +72,11 @@ def test_baseline_answers_replay_exactly(
     evidence.assert_ok()
 
 
-def _baseline_covers_the_catalog(restored_atlas: RestoredAtlas, baseline: Any, evidence: DrillEvidence) -> None:
-    """Recorded answers prove a dataset only if there are some: every dataset of the restored catalog must have
-    its own, including the dataset answer (identity and artifact digests) that pins its bytes."""
+def _baseline_covers_the_catalog(
+    restored_atlas: RestoredAtlas, atlas: AtlasClient, baseline: Any, evidence: DrillEvidence
+) -> None:
+    """Recorded answers prove a dataset only if there are some: every dataset of the restored catalog must have its
+    own, and its pins (identity hash and artifact digests the live service reported) must be what is served now."""
     catalog, problem = restored_catalog(restored_atlas.staging)
     recorded = {d.get("dataset"): d for d in baseline.get("datasets", []) if isinstance(d, dict)}
     served = [d.canonical for d in catalog.dataset_ids()] if catalog else []
@@ -78,14 +86,27 @@ def _baseline_covers_the_catalog(restored_atlas: RestoredAtlas, baseline: Any, e
         observed=sorted(d for d in served if d in recorded) if catalog else problem,
         where=BASELINE_MEMBER,
     )
-    for dataset in served:
-        names = {q.get("name") for q in recorded.get(dataset, {}).get("queries", [])}
-        evidence.record(
-            f"{dataset}: baseline pins the dataset's identity and artifact digests",
-            dataset not in recorded or "dataset" in names,
-            expected="a recorded GET /v1/datasets/{id}?include_bom=true",
-            observed=sorted(str(n) for n in names),
-            where=f"{BASELINE_MEMBER}: {dataset}",
+    for dataset in catalog.dataset_ids() if catalog else []:
+        pins = recorded.get(dataset.canonical, {}).get("pins")
+        where = f"GET {dataset_path(dataset)} vs {BASELINE_MEMBER}: {dataset.canonical} pins"
+        if dataset.canonical in recorded and not isinstance(pins, dict):
+            evidence.record(
+                f"{dataset.canonical}: baseline pins the dataset's identity and artifact digests",
+                False,
+                expected="pins recorded from GET /v1/datasets/{id}?include_bom=true",
+                observed="none (a baseline recorded before pins existed: record it again)",
+                where=where,
+            )
+            continue
+        if pins is None:
+            continue
+        answer = atlas.get(dataset_path(dataset), dict(DATASET_PIN_QUERY))
+        body = answer.json() if answer.status == 200 else {"status": answer.status}
+        evidence.equal(
+            f"{dataset.canonical}: identity and artifact digests are the ones recorded",
+            expected=pins,
+            observed=dataset_pins(answer.headers, body),
+            where=where,
         )
 
 

@@ -212,9 +212,10 @@ CLASS_FAULTS: tuple[Fault, ...] = (
         "re-sealed",
         frozenset({QUERIES}),
         "every digest inside the store agrees with the edited bytes, so identity, locks and the evidence trace hold; "
-        "only the answers recorded from the live service at backup time (the dataset's artifact digests) differ",
+        "only the dataset's identity and artifact digests the live service reported at backup time (the baseline's "
+        "pins) differ",
         _unpinned_gene_edited_resealed,
-        cause="recorded answer",
+        cause="artifact digests are the ones recorded",
     ),
     Fault(
         "artifact-schema-drift",
