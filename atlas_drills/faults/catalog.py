@@ -266,9 +266,10 @@ CLASS_FAULTS: tuple[Fault, ...] = (
         "store-missing",
         "a backup without its serving store (release metadata and configuration only)",
         ALL,
-        "nothing to serve: no catalog, no dataset, nothing ready, discoverable or explained",
+        "nothing to serve: the drill refuses it by backup verify's rule before starting a target, so no criterion "
+        "can be proven",
         _store_missing,
-        cause="catalog.json is missing",
+        cause="not-a-serving-store",
     ),
     Fault(
         "config-other-store-root",

@@ -139,7 +139,7 @@ def test_baseline_answers_match_the_backed_up_data(
 
 
 def test_dataset_pins_take_only_identity_and_digests() -> None:
-    body = {
+    body: dict[str, Any] = {
         "data": {
             "item": {
                 "artifact_hash": "a",
