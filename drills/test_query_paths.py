@@ -12,14 +12,20 @@ from typing import Any
 
 import pytest
 
-from atlas_drills.backup.baseline import BASELINE_MEMBER, drop_volatile
+from atlas_drills.backup.baseline import (
+    BASELINE_MEMBER,
+    DATASET_PIN_QUERY,
+    dataset_path,
+    dataset_pins,
+    drop_volatile,
+)
 from atlas_drills.client import AtlasClient
 from atlas_drills.drill.life import RestoredAtlas
 from atlas_drills.drill.restored import STORE, read_json, restored_catalog, restored_manifest
 from atlas_drills.drill.served import rows
-from atlas_drills.store.artifact import open_read_only
+from atlas_drills.store.artifact import check_artifact_shape, open_read_only
 from atlas_drills.store.dataset_id import DatasetId, dataset_hash
-from atlas_drills.store.layout import sqlite_path
+from atlas_drills.store.layout import manifest_relpath, sqlite_path, sqlite_relpath
 from atlas_drills.store.sampling import (
     GENE_FIELDS,
     TRANSCRIPT_FIELDS,
@@ -44,6 +50,7 @@ def test_baseline_answers_replay_exactly(
     baseline, problem = read_json(restored_atlas.staging, BASELINE_MEMBER)
     if baseline is None:
         pytest.skip(f"{problem}: the backup has no recorded answers (create it with --baseline-from)")
+    _baseline_covers_the_catalog(restored_atlas, atlas, baseline, evidence)
     for dataset in baseline.get("datasets", []):
         for query in dataset.get("queries", []):
             where = f"GET {query['path']} {query['query']}"
@@ -63,6 +70,44 @@ def test_baseline_answers_replay_exactly(
                 where=where,
             )
     evidence.assert_ok()
+
+
+def _baseline_covers_the_catalog(
+    restored_atlas: RestoredAtlas, atlas: AtlasClient, baseline: Any, evidence: DrillEvidence
+) -> None:
+    """Recorded answers prove a dataset only if there are some: every dataset of the restored catalog must have its
+    own, and its pins (identity hash and artifact digests the live service reported) must be what is served now."""
+    catalog, problem = restored_catalog(restored_atlas.staging)
+    recorded = {d.get("dataset"): d for d in baseline.get("datasets", []) if isinstance(d, dict)}
+    served = [d.canonical for d in catalog.dataset_ids()] if catalog else []
+    evidence.equal(
+        "baseline covers every dataset of the restored catalog",
+        expected=sorted(served) if catalog else "a readable catalog",
+        observed=sorted(d for d in served if d in recorded) if catalog else problem,
+        where=BASELINE_MEMBER,
+    )
+    for dataset in catalog.dataset_ids() if catalog else []:
+        pins = recorded.get(dataset.canonical, {}).get("pins")
+        where = f"GET {dataset_path(dataset)} vs {BASELINE_MEMBER}: {dataset.canonical} pins"
+        if dataset.canonical in recorded and not isinstance(pins, dict):
+            evidence.record(
+                f"{dataset.canonical}: baseline pins the dataset's identity and artifact digests",
+                False,
+                expected="pins recorded from GET /v1/datasets/{id}?include_bom=true",
+                observed="none (a baseline recorded before pins existed: record it again)",
+                where=where,
+            )
+            continue
+        if pins is None:
+            continue
+        answer = atlas.get(dataset_path(dataset), dict(DATASET_PIN_QUERY))
+        body = answer.json() if answer.status == 200 else {"status": answer.status}
+        evidence.equal(
+            f"{dataset.canonical}: identity and artifact digests are the ones recorded",
+            expected=pins,
+            observed=dataset_pins(answer.headers, body),
+            where=where,
+        )
 
 
 def test_sampled_genes_answer_what_the_restored_artifact_says(
@@ -175,3 +220,57 @@ def _check_gene(
         observed=sorted(row.get("gene_id") for row in rows(ranged)) or ranged.status,
         where=f"GET /v1/genes range={region}",
     )
+
+
+def test_every_served_artifact_is_an_atlas_artifact_of_its_dataset(
+    restored_atlas: RestoredAtlas, evidence: DrillEvidence
+) -> None:
+    """Rows answering right is not enough: an artifact of another schema (user version, tables, columns, keys,
+    indexes) or one whose `atlas_meta` names another dataset is not what Atlas's ingest wrote for this dataset, even
+    when its manifest and sidecars were re-sealed to match it. Its counts must also be what its manifest states."""
+    staging = restored_atlas.staging
+    catalog, problem = restored_catalog(staging)
+    catalog = evidence.require(
+        "restored catalog readable", catalog, problem=problem, expected="catalog.json", where="store"
+    )
+    for dataset in catalog.dataset_ids():
+        path = sqlite_path(staging / STORE, dataset)
+        where = f"{STORE}/{sqlite_relpath(dataset)}"
+        evidence.equal(
+            f"{dataset.canonical} artifact has Atlas's v4 shape",
+            expected=[],
+            observed=[
+                f"{v.field}: {v.rule} (expected {v.expected!r}, observed {v.observed!r})"
+                for v in check_artifact_shape(path)
+            ],
+            where=where,
+        )
+        try:
+            connection = open_read_only(path)
+            try:
+                meta = dict(connection.execute("SELECT k, v FROM atlas_meta").fetchall())
+                counts = {
+                    "genes": gene_count(connection),
+                    "transcripts": int(connection.execute("SELECT count(*) FROM transcript_summary").fetchone()[0]),
+                }
+            finally:
+                connection.close()
+        except sqlite3.Error as exc:
+            evidence.record("restored artifact readable", False, expected="SQLite v4", observed=str(exc), where=where)
+            continue
+        evidence.equal(
+            f"{dataset.canonical} atlas_meta names the catalogued dataset",
+            expected=[dataset.canonical, dataset.release, dataset.species, dataset.assembly],
+            observed=[meta.get(k) for k in ("dataset_id", "dataset_release", "dataset_species", "dataset_assembly")],
+            where=f"{where}: atlas_meta",
+        )
+        manifest, problem = restored_manifest(staging, dataset)
+        evidence.equal(
+            f"{dataset.canonical} artifact counts are its manifest's",
+            expected={"genes": manifest.stats.gene_count, "transcripts": manifest.stats.transcript_count}
+            if manifest
+            else problem,
+            observed=counts,
+            where=f"{where} vs {STORE}/{manifest_relpath(dataset)}: stats",
+        )
+    evidence.assert_ok()

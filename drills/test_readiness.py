@@ -8,8 +8,10 @@ held (each budget covers the phases `atlas_drills.drill.phases` names), and that
 
 from __future__ import annotations
 
+import posixpath
 import time
 from dataclasses import asdict
+from pathlib import PurePosixPath
 
 import pytest
 
@@ -117,6 +119,52 @@ def test_readiness_is_gated_on_the_catalog(restored_atlas: RestoredAtlas, eviden
         where="config/atlas.env: ATLAS_CACHED_ONLY_MODE",
     )
     evidence.assert_ok()
+
+
+def test_the_restored_configuration_would_serve_the_backed_up_store(
+    restored_atlas: RestoredAtlas, evidence: DrillEvidence
+) -> None:
+    """The sandbox sets its own bind address, store root and cache root on top of the restored configuration, which
+    would hide a restored setting that misbehaves in production. So the restored settings are judged as they are,
+    before any override: a store root other than the one backed up would serve another store (or none), and a cache
+    root inside the store writes cache state into what recovery restores (and backs up) as durable."""
+    env = restored_atlas.sandbox.env
+    restored = env.restored if env is not None else {}
+    target = restored_atlas.sandbox.request.target
+    backed_up = restored_atlas.restore.manifest.source.get("store_root", "")
+    configured_store = restored.get(target.store_env)
+    where = f"config/atlas.env: {target.store_env}"
+    evidence.record(
+        "store root is the one backed up",
+        configured_store is None or _same_path(configured_store, backed_up),
+        expected=f"unset (left to the deployment) or {backed_up}",
+        observed=configured_store,
+        where=where,
+        message="the restored configuration would serve another store than the backup holds",
+    )
+    store_root = configured_store or backed_up
+    cache_root = restored.get(target.cache_env)
+    evidence.record(
+        "cache root outside the store",
+        cache_root is None or not store_root or not _inside(cache_root, store_root),
+        expected=f"a cache root outside {store_root}",
+        observed=cache_root,
+        where=f"config/atlas.env: {target.cache_env}",
+        message="a cache inside the serving store mixes disposable state into the durable store",
+    )
+    evidence.assert_ok()
+
+
+def _normal(path: str) -> PurePosixPath:
+    return PurePosixPath(posixpath.normpath(path))
+
+
+def _same_path(a: str, b: str) -> bool:
+    return _normal(a) == _normal(b)
+
+
+def _inside(path: str, root: str) -> bool:
+    return _normal(path).is_relative_to(_normal(root))
 
 
 def test_the_restored_catalog_is_one_atlas_loads(restored_atlas: RestoredAtlas, evidence: DrillEvidence) -> None:

@@ -15,7 +15,15 @@ from atlas_drills.client import AtlasClient
 from atlas_drills.drill.life import RestoredAtlas
 from atlas_drills.drill.restored import read_json, restored_catalog, restored_manifest, schema_problems
 from atlas_drills.drill.target_log import STARTUP_EVENTS, announced_releases
-from atlas_drills.expectation import IDENTITY, IDENTITY_FIELDS, PROVENANCE, Expectation
+from atlas_drills.expectation import (
+    DATASET_INDEX,
+    DATASETS_LOCK,
+    DATASETS_MANIFEST,
+    IDENTITY,
+    IDENTITY_FIELDS,
+    PROVENANCE,
+    Expectation,
+)
 from fixtures.evidence import DrillEvidence
 
 pytestmark = pytest.mark.criterion("release identity")
@@ -154,4 +162,28 @@ def test_the_dataset_set_is_the_expected_one(
     items = answer.json().get("data", {}).get("items", []) if answer.status == 200 else []
     served = sorted("/".join(item["dataset"][k] for k in ("release", "species", "assembly")) for item in items)
     evidence.equal("service lists the expected datasets", expected=expected, observed=served, where="GET /v1/datasets")
+    evidence.assert_ok()
+
+
+def test_the_restored_dataset_inventory_and_lock_are_the_expected_releases(
+    restored_atlas: RestoredAtlas, expectation: Expectation, evidence: DrillEvidence
+) -> None:
+    """The identity fields alone do not bind a backup to its release: a pruned copy, or another build of the same
+    release id, carries the same identity.json. The governed dataset inventory, its lock (every dataset's input
+    checksums) and the generated dataset index must be the expected release's as well."""
+    for relpath in (DATASETS_MANIFEST, DATASETS_LOCK, DATASET_INDEX):
+        restored, problem = read_json(restored_atlas.staging, relpath)
+        wanted, wanted_problem = read_json(expectation.root, relpath)
+        if wanted is None:
+            if (expectation.root / relpath).exists():  # a release without the file binds nothing by it
+                evidence.record(
+                    "expected file readable", False, expected="valid JSON", observed=wanted_problem, where=relpath
+                )
+            continue
+        evidence.equal(
+            "governed inventory, lock and index are the expected release's",
+            expected=wanted,
+            observed=restored if restored is not None else problem,
+            where=relpath,
+        )
     evidence.assert_ok()

@@ -111,6 +111,7 @@ def test_everything_the_policy_requires_holds(restored_atlas: RestoredAtlas, evi
             "manifest.lock covers the inventory", expected=inventory, observed=_ids(entries), where=DATASETS_LOCK
         )
         _lock_matches_served_inputs(restored_atlas, entries, evidence)
+    _catalog_is_the_governed_inventory(restored_atlas, inventory, lock, evidence)
     if "promotion-rules" in requires:
         rules, problem = read_json(staging, PROMOTION_RULES)
         evidence.equal(
@@ -135,6 +136,29 @@ def test_everything_the_policy_requires_holds(restored_atlas: RestoredAtlas, evi
             where=f"{DATASET_INDEX}: missing_dataset_ids, stale_dataset_ids",
         )
     evidence.assert_ok()
+
+
+def _catalog_is_the_governed_inventory(
+    restored_atlas: RestoredAtlas, inventory: list[str], lock: Any, evidence: DrillEvidence
+) -> None:
+    """What the restored catalog serves is exactly what governance (the dataset inventory and its lock) lets a
+    rollback select: a dataset served but not governed, or governed but not served, breaks the pointer a rollback
+    moves, whatever the identity checks say."""
+    catalog, problem = restored_catalog(restored_atlas.staging)
+    served = sorted(d.canonical for d in catalog.dataset_ids()) if catalog else [str(problem)]
+    entries = lock.get("entries", lock) if isinstance(lock, dict) else lock
+    for label, governed, where in (
+        ("dataset inventory", inventory, DATASETS_MANIFEST),
+        ("manifest.lock", _ids(entries), DATASETS_LOCK),
+    ):
+        evidence.equal(
+            f"served catalog is the governed {label}",
+            expected=governed,
+            observed=served,
+            where=f"{CATALOG} vs {where}",
+            message=f"served but not governed: {sorted(set(served) - set(governed))}; "
+            f"governed but not served: {sorted(set(governed) - set(served))}",
+        )
 
 
 def _lock_matches_served_inputs(restored_atlas: RestoredAtlas, entries: Any, evidence: DrillEvidence) -> None:

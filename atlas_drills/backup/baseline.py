@@ -107,6 +107,41 @@ class _Recorder:
         self._session.close()
 
 
+DATASET_PIN_QUERY: Final = {"include_bom": "true"}
+
+
+def dataset_path(dataset: DatasetId) -> str:
+    return f"/v1/datasets/{dataset.canonical}"
+
+
+def _mapping(value: Any, key: str) -> dict[str, Any]:
+    inner = value.get(key) if isinstance(value, dict) else None
+    return inner if isinstance(inner, dict) else {}
+
+
+def dataset_pins(headers: dict[str, str], body: Any) -> dict[str, Any]:
+    """What pins a dataset's bytes in the service's answer about it: its identity hash (header and manifest summary)
+    and its artifact digests (item and bill of materials). Only these are pinned, not the whole answer: the rest
+    (links, the endpoints a build offers) describes the server, not the backed-up data."""
+    data = _mapping(body, "data")
+    item = _mapping(data, "item")
+    summary = _mapping(_mapping(item, "metadata"), "manifest_summary")
+    bom = _mapping(item, "bill_of_materials")
+    return {
+        "x-dataset-identity-sha256": headers.get("x-dataset-identity-sha256"),
+        "identity_sha256": summary.get("identity_sha256"),
+        "artifact_hash": item.get("artifact_hash"),
+        "artifact_db_hash": item.get("artifact_db_hash"),
+        "checksums": item.get("checksums"),
+        "bill_of_materials_checksums": bom.get("checksums"),
+    }
+
+
+def _dataset_pins(recorder: _Recorder, dataset: DatasetId) -> dict[str, Any]:
+    answer = recorder.get("dataset", dataset_path(dataset), dict(DATASET_PIN_QUERY))
+    return dataset_pins(answer["headers"], answer["response"])
+
+
 def _dataset_queries(recorder: _Recorder, dataset: DatasetId, sample: list[tuple[str, str, int, int]]) -> list[Any]:
     dims = {"release": dataset.release, "species": dataset.species, "assembly": dataset.assembly}
     queries = [recorder.get("genes_count", "/v1/genes/count", dict(dims))]
@@ -144,6 +179,9 @@ def record_baseline(url: str, entries: Iterable[PlannedFile], sample_size: int, 
                     "dataset": dataset.canonical,
                     "sample_gene_ids": [row[0] for row in sample],
                     "queries": _dataset_queries(recorder, dataset, sample),
+                    # Every byte of the artifact, not only the rows the sample asks about: an artifact edited
+                    # elsewhere and re-sealed (manifest and sidecars rewritten to match) still shows.
+                    "pins": _dataset_pins(recorder, dataset),
                 }
             )
     finally:

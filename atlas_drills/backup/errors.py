@@ -39,6 +39,7 @@ class Rule:
     MANIFEST_INVALID: Final = "manifest-invalid"
     MANIFEST_NOT_FIRST: Final = "manifest-not-first"
     SQLITE_INTEGRITY: Final = "sqlite-integrity"
+    NOT_A_SERVING_STORE: Final = "not-a-serving-store"
 
 
 # Where a finding is about the archive as a whole rather than one member.

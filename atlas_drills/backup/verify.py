@@ -252,4 +252,31 @@ def verify_backup(backup: Path, limits: RestoreLimits | None = None) -> VerifyRe
         return report
     report.manifest = scan.manifest
     report.extend(_compare(scan, scan.manifest))
+    report.extend(serving_store_findings(scan.manifest))
     return report
+
+
+SERVING_CATALOG: Final = "store/catalog.json"
+
+
+def serving_store_findings(manifest: BackupManifest) -> list[Finding]:
+    """A backup must hold Atlas's serving store, whose catalog is what makes it servable: a backup with no `store/`,
+    or of a build root or a cache (dataset files, no catalog), restores files, never a service."""
+    listed = manifest.by_path()
+    if SERVING_CATALOG in listed:
+        return []
+    store_files = [path for path in listed if path.startswith("store/")]
+    observed = (
+        "no store/ at all: only release metadata and configuration"
+        if not store_files
+        else f"store/ holds {len(store_files)} file(s) but no catalog.json: a build root or a cache, not the serving "
+        "store"
+    )
+    return [
+        Finding(
+            SERVING_CATALOG,
+            Rule.NOT_A_SERVING_STORE,
+            "the serving store with its catalog (back up Atlas's store root, not a build root or the cache)",
+            observed,
+        )
+    ]

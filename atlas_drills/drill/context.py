@@ -75,7 +75,20 @@ def drill_context(
         "budgets": {"restore": budgets.restore, "ready": budgets.ready, "total": budgets.total},
         "run_id": run_id,
         "worker": worker,
+        "config_overrides": config_overrides(atlas),
     }
+
+
+def config_overrides(atlas: RestoredAtlas) -> list[dict[str, str | None]]:
+    """Every setting the drill put on top of the restored runtime configuration, with the restored value it hid
+    (None when the backup did not set it), sorted by name: what the drill served is not exactly what was restored."""
+    env = atlas.sandbox.env
+    if env is None:
+        return []
+    return [
+        {"name": name, "restored": env.restored.get(name), "drill": value}
+        for name, value in sorted(env.overrides.items())
+    ]
 
 
 def outcome_of(exc: BaseException) -> str | None:

@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from atlas_drills.backup.errors import RestoreRefused
 from atlas_drills.backup.restore import RestoreResult, restore_backup
+from atlas_drills.backup.verify import serving_store_findings
 from atlas_drills.drill.catalog_recovery import CatalogRecovery, recover_catalog
 from atlas_drills.drill.phases import PhaseClock
 from atlas_drills.drill.prepare import PreparedBackup, sandbox_choice
@@ -66,9 +68,26 @@ def restored_tree(backup: Path, staging: Path, clock: PhaseClock) -> Iterator[Re
     with clock.phase("verify_extract"):
         result = restore_backup(backup, staging)
     try:
+        _refuse_without_a_store(result)
         yield result
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _refuse_without_a_store(result: RestoreResult) -> None:
+    """A backup with no `store/` at all has nothing a target could serve: refuse it by the rule `backup verify`
+    reports, rather than fail later as a sandbox that cannot start. (A store without a catalog, a build root or a
+    cache, is served and fails the criteria one by one, each naming what is missing.)"""
+    if (result.staging / "store").is_dir():
+        return
+    for finding in serving_store_findings(result.manifest):
+        raise RestoreRefused(
+            finding.member,
+            finding.rule,
+            finding.expected,
+            finding.observed,
+            hint="back up Atlas's serving store root (store/ with catalog.json), not only its release metadata",
+        )
 
 
 @contextmanager

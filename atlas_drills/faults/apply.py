@@ -49,6 +49,8 @@ def apply_fault(name: str, backup: Path, out: Path) -> Fault:
             ) from exc
         if fault.change_tree is not None:
             fault.change_tree(restored.staging)
+        if fault.change_with_source is not None:
+            fault.change_with_source(restored.staging, dict(restored.manifest.source))
         created_at = restored.manifest.created_at
         if fault.created_at == "STALE":
             moment = datetime.fromisoformat(created_at.replace("Z", "+00:00")) - STALE_AGE

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,13 @@ from typing import Any
 
 from atlas_drills.faults import tree as t
 from atlas_drills.store.dataset_id import DatasetId
-from atlas_drills.store.layout import IMMUTABLE_MARKER_FILE, MANIFEST_LOCK_FILE, PUBLISH_SIDECARS, derived_dir
+from atlas_drills.store.layout import (
+    IMMUTABLE_MARKER_FILE,
+    MANIFEST_LOCK_FILE,
+    PUBLISH_SIDECARS,
+    derived_dir,
+    sqlite_path,
+)
 
 IDENTITY = "release identity"
 ROLLBACK = "rollback policy"
@@ -40,6 +47,8 @@ class Fault:
     created_at: str | None = None  # a different creation time for the repacked backup
     cause: str = ""  # a phrase the drills' failure messages must contain: they must name the cause
     drill_catalog: str = "restore"  # the drill's catalog mode (--drill-catalog) the fault is drilled with
+    # a change that needs the backup manifest's `source` (where the backup was taken from), applied after change_tree
+    change_with_source: Callable[[Path, dict[str, str]], None] | None = None
 
     @property
     def is_archive_fault(self) -> bool:
@@ -240,6 +249,163 @@ CATALOG_RECONSTRUCTION_FAULTS: tuple[Fault, ...] = (
 # Faults of the catalog a rebuild recovers: drilled with this mode, every criterion passes.
 RECOVERED_BY_REBUILD: dict[str, str] = {"catalog-missing": REBUILD_IF_LOST, "catalog-corrupt": REBUILD_IF_LOST}
 # --- end of catalog reconstruction, what recovery is not, reconstructable outputs ------------------------------
+
+
+# -- Detection classes a real incident produces (re-sealed artifacts, artifact shape, governed inventory, release
+# binding, a backup without its serving store): the helpers and the faults below form one block.
+
+
+def _unpinned_gene_edited_resealed(tree: Path) -> None:
+    newest, _ = t.newest_with_history(tree)
+    pinned = t.baseline_gene_ids(tree, newest)
+    connection = sqlite3.connect(f"{sqlite_path(t.store(tree), newest).as_uri()}?mode=ro", uri=True)
+    try:
+        ids = [row[0] for row in connection.execute("SELECT gene_id FROM gene_summary ORDER BY gene_id")]
+    finally:
+        connection.close()
+    gene = next(g for g in reversed(ids) if g not in pinned)  # a gene no recorded answer asks about
+    t.edit_artifact_and_reseal(
+        tree,
+        newest,
+        [(f"UPDATE {table} SET name = name || 'X' WHERE gene_id = ?", (gene,)) for table in ("gene_summary", "genes")],
+    )
+
+
+def _artifact_extra_index(tree: Path) -> None:
+    newest, _ = t.newest_with_history(tree)
+    t.edit_artifact_and_reseal(tree, newest, [("CREATE INDEX idx_gene_summary_name_extra ON gene_summary(name)", ())])
+
+
+def _artifact_of_other_dataset(tree: Path) -> None:
+    newest, previous = t.newest_with_history(tree)
+    t.edit_artifact_and_reseal(
+        tree,
+        newest,
+        [
+            ("UPDATE atlas_meta SET v = ? WHERE k = 'dataset_id'", (previous.canonical,)),
+            ("UPDATE atlas_meta SET v = ? WHERE k = 'dataset_release'", (previous.release,)),
+        ],
+    )
+
+
+def _single_release_dataset(tree: Path) -> DatasetId:
+    return max(t.datasets(tree), key=lambda d: (d.species, d.release))
+
+
+def _dataset_removed_with_its_folder(tree: Path) -> None:
+    t.remove_dataset(tree, _single_release_dataset(tree))
+
+
+def _pruned_release(tree: Path) -> None:
+    dataset = _single_release_dataset(tree)
+    t.remove_dataset(tree, dataset)
+    t.prune_from_governance(tree, dataset)
+    t.rerecord_catalog_epoch(tree)
+
+
+def _inventory_of_another_build(tree: Path) -> None:
+    def rename(document: dict[str, Any], key: str) -> None:
+        for item in document[key]:
+            item["name"] = f"{item['name']}-rebuilt"
+
+    t.edit_json(tree / "ops/datasets/manifest.json", lambda d: rename(d, "datasets"))
+    t.edit_json(tree / "ops/datasets/manifest.lock", lambda d: rename(d, "entries"))
+
+
+def _store_missing(tree: Path) -> None:
+    shutil.rmtree(t.store(tree))
+
+
+def _cache_inside_the_store(tree: Path, source: dict[str, str]) -> None:
+    t.set_config(tree, ATLAS_CACHE_ROOT=f"{source['store_root'].rstrip('/')}/.atlas-cache")
+
+
+CLASS_FAULTS: tuple[Fault, ...] = (
+    Fault(
+        "artifact-edited-resealed",
+        "a gene no recorded answer asks about edited in the newest artifact, its manifest digests and sidecars "
+        "re-sealed",
+        frozenset({QUERIES}),
+        "every digest inside the store agrees with the edited bytes, so identity, locks and the evidence trace hold; "
+        "only the dataset's identity and artifact digests the live service reported at backup time (the baseline's "
+        "pins) differ",
+        _unpinned_gene_edited_resealed,
+        cause="artifact digests are the ones recorded",
+    ),
+    Fault(
+        "artifact-schema-drift",
+        "an index Atlas's schema does not have added to the newest artifact, digests re-sealed",
+        frozenset({QUERIES}),
+        "the artifact is not the shape Atlas's ingest writes (its indexes are part of how queries run); the "
+        "recorded artifact digests no longer replay",
+        _artifact_extra_index,
+        cause="idx_gene_summary_name_extra",
+    ),
+    Fault(
+        "artifact-names-other-dataset",
+        "the newest artifact's atlas_meta names the previous release, digests re-sealed",
+        frozenset({QUERIES}),
+        "the artifact served for a dataset must be that dataset's: atlas_meta is what ingest wrote about it",
+        _artifact_of_other_dataset,
+        cause="atlas_meta names the catalogued dataset",
+    ),
+    Fault(
+        "dataset-removed-with-its-folder",
+        "a dataset removed from the store and the catalog alike (store and catalog agree)",
+        frozenset({IDENTITY, ROLLBACK, QUERIES}),
+        "the served set is not the expected one; the served catalog is not the governed inventory and lock, which a "
+        "rollback selects from; the recorded answers for that dataset cannot be replayed",
+        _dataset_removed_with_its_folder,
+        cause="served catalog is the governed",
+    ),
+    Fault(
+        "pruned-release",
+        "a backup of a pruned copy of the release: a dataset gone from store, catalog, inventory, lock, index and "
+        "recorded answers, consistent in itself",
+        frozenset({IDENTITY, EVIDENCE}),
+        "identity.json still names the expected release, but the dataset set, inventory and lock are not the "
+        "expected release's, and the release evidence pins the lock's digest",
+        _pruned_release,
+        cause="are the expected release's",
+    ),
+    Fault(
+        "inventory-of-another-build",
+        "the restored dataset inventory and lock are another build's (same dataset ids and checksums, other names)",
+        frozenset({IDENTITY, EVIDENCE}),
+        "store, catalog and identity fields all agree with the expected release; only the governed inventory and lock "
+        "bind the backup to it, and the release evidence pins their digests",
+        _inventory_of_another_build,
+        cause="are the expected release's",
+    ),
+    Fault(
+        "store-missing",
+        "a backup without its serving store (release metadata and configuration only)",
+        ALL,
+        "nothing to serve: the drill refuses it by backup verify's rule before starting a target, so no criterion "
+        "can be proven",
+        _store_missing,
+        cause="not-a-serving-store",
+    ),
+    Fault(
+        "config-other-store-root",
+        "the restored runtime configuration names another store root than the one backed up",
+        frozenset({READINESS}),
+        "the sandbox sets its own store root, which hides it; in production the restored service would serve another "
+        "store (or none), so the restored setting is judged before the drill overrides it",
+        _config(ATLAS_STORE_ROOT="/srv/atlas/store-of-another-deployment"),
+        cause="store-of-another-deployment",
+    ),
+    Fault(
+        "config-cache-inside-store",
+        "the restored runtime configuration puts the cache root inside the backed-up store",
+        frozenset({READINESS}),
+        "the sandbox sets its own cache root, which hides it; in production cache state would be written into the "
+        "durable store that recovery restores",
+        change_with_source=_cache_inside_the_store,
+        cause="cache root outside the store",
+    ),
+)
+
 
 FAULTS: tuple[Fault, ...] = (
     Fault(
@@ -455,6 +621,7 @@ FAULTS: tuple[Fault, ...] = (
         "restore refuses a backup that does not hold every listed file",
         refused_rule="missing-member",
     ),
+    *CLASS_FAULTS,
 )
 
 

@@ -6,8 +6,11 @@ catalog also gets a matching `catalog.sha256`, an edited manifest that an operat
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import shutil
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,7 @@ from atlas_drills.runtime_config import parse_env_text, render_env
 from atlas_drills.store.catalog import Catalog, read_catalog, write_catalog
 from atlas_drills.store.dataset_id import DatasetId
 from atlas_drills.store.layout import derived_dir, manifest_path, sqlite_path
+from atlas_drills.store.manifest import parse_manifest
 from atlas_drills.store.sidecars import write_publish_sidecars
 
 STORE = "store"
@@ -137,3 +141,74 @@ def cache_layout_instead_of_store(tree: Path) -> None:
         (index / f"{dataset.key}.key").write_text(key)
     shutil.rmtree(root)
     staged.rename(root)
+
+
+def edit_artifact_and_reseal(tree: Path, dataset: DatasetId, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+    """Change an artifact in place, then re-seal the store's own digests around it (the manifest's
+    `checksums.sqlite_sha256` and `db_hash`, and every publish sidecar), as someone covering their tracks would:
+    every digest inside the store agrees with the edited bytes."""
+    path = sqlite_path(store(tree), dataset)
+    connection = sqlite3.connect(path)
+    try:
+        for sql, params in statements:
+            connection.execute(sql, params)
+        connection.commit()
+    finally:
+        connection.close()
+    for leftover in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    def reseal(manifest: dict[str, Any]) -> None:
+        manifest["checksums"]["sqlite_sha256"] = digest
+        manifest["db_hash"] = digest
+        # The identity covers the artifact digest: recompute it as ingest would, so the manifest validates.
+        identity = parse_manifest(json.dumps(manifest).encode()).recomputed_identity()
+        manifest["identity"] = dataclasses.asdict(identity)
+
+    edit_manifest_and_relock(tree, dataset, reseal)
+
+
+def baseline_gene_ids(tree: Path, dataset: DatasetId) -> set[str]:
+    """The gene ids the recorded answers ask about for `dataset`."""
+    document = json.loads((tree / "baseline/queries.json").read_bytes())
+    return {g for d in document["datasets"] if d["dataset"] == dataset.canonical for g in d["sample_gene_ids"]}
+
+
+def prune_from_governance(tree: Path, dataset: DatasetId) -> None:
+    """Drop a dataset from the release's governed inventory, its lock, the generated dataset index and the
+    recorded answers: what a backup of a pruned copy of the release holds, consistent in itself."""
+    canonical = dataset.canonical
+    edit_json(
+        tree / "ops/datasets/manifest.json",
+        lambda d: d.update(datasets=[x for x in d["datasets"] if x["id"] != canonical]),
+    )
+    edit_json(
+        tree / "ops/datasets/manifest.lock",
+        lambda d: d.update(entries=[x for x in d["entries"] if x["id"] != canonical]),
+    )
+    edit_json(
+        tree / "ops/datasets/generated/dataset-index.json",
+        lambda d: d.update(dataset_ids=[x for x in d["dataset_ids"] if x != canonical]),
+    )
+    edit_json(
+        tree / "baseline/queries.json",
+        lambda d: d.update(datasets=[x for x in d["datasets"] if x["dataset"] != canonical]),
+    )
+
+
+def rerecord_catalog_epoch(tree: Path) -> None:
+    """The recorded answers as a live service on this (changed) store would have given them: every catalog epoch
+    the baseline recorded becomes the restored catalog's."""
+    path = tree / "baseline/queries.json"
+    document = json.loads(path.read_bytes())
+    epoch = read_catalog(store(tree)).epoch
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: epoch if k == "catalog_epoch" else walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        return value
+
+    path.write_text(json.dumps(walk(document), indent=2, sort_keys=True) + "\n")

@@ -48,6 +48,7 @@ CONTEXT_FIELDS = (
     "sandbox",
     "isolation",
     "sandbox_reason",
+    "config_overrides",
 )
 # Context a drill carries for the recovery questions (README "The three recovery questions"); absent (None) in a
 # drill that could not be set up.

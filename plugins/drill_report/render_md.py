@@ -135,7 +135,17 @@ def _drill_table(drills: list[dict[str, Any]]) -> list[str]:
             f"{_cell(d['expect_release_id'])} | {_short(d['target_image'], 50)} | "
             f"{_cell(d['sandbox'])} ({_cell(d['isolation'])}) |"
         )
-    return [*lines, ""]
+    lines.append("")
+    for d in drills:
+        overrides = d.get("config_overrides") or []
+        if overrides:
+            listed = ", ".join(
+                f"`{_cell(o['name'])}` = `{_short(o['drill'], 60)}`"
+                + (f" (restored `{_short(o['restored'], 60)}`)" if o["restored"] is not None else "")
+                for o in overrides
+            )
+            lines.append(f"- `{_cell(d['id'])}` runtime settings overridden by the drill: {listed}")
+    return [*lines, ""] if lines[-1] else lines
 
 
 def _phases(drills: list[dict[str, Any]]) -> list[str]:

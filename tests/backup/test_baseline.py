@@ -3,6 +3,7 @@ picked from the backed-up SQLite, volatile fields dropped, stored as reconstruct
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from atlas_drills.backup.baseline import BASELINE_MEMBER, base_url_of, sample_genes
+from atlas_drills.backup.baseline import BASELINE_MEMBER, base_url_of, dataset_pins, sample_genes
 from atlas_drills.backup.create import create_backup
 from atlas_drills.backup.errors import BackupCreateError
 from atlas_drills.backup.manifest import RECONSTRUCTABLE, schema_findings
@@ -129,6 +130,41 @@ def test_baseline_answers_match_the_backed_up_data(
             assert {row["parent_gene_id"] for row in query["response"]["data"]["rows"]} <= {gene_id}
         in_range = next(q for q in queries if q["name"] == "genes_in_range")
         assert expected_ids[0] in {row["gene_id"] for row in in_range["response"]["data"]["rows"]}
+        manifest = parse_manifest(manifest_path(store, dataset).read_bytes())
+        sqlite_sha = hashlib.sha256(sqlite_path(store, dataset).read_bytes()).hexdigest()
+        assert recorded["pins"]["x-dataset-identity-sha256"] == manifest.identity.canonical_metadata_sha256
+        assert recorded["pins"]["identity_sha256"] == manifest.identity.canonical_metadata_sha256
+        assert recorded["pins"]["artifact_db_hash"] == recorded["pins"]["checksums"]["sqlite_sha256"] == sqlite_sha
+        assert recorded["pins"]["bill_of_materials_checksums"]["sqlite_sha256"] == sqlite_sha
+
+
+def test_dataset_pins_take_only_identity_and_digests() -> None:
+    body: dict[str, Any] = {
+        "data": {
+            "item": {
+                "artifact_hash": "a",
+                "artifact_db_hash": "d",
+                "checksums": {"sqlite_sha256": "d"},
+                "available_endpoints": ["/v1/genes"],
+                "bill_of_materials": {"checksums": {"sqlite_sha256": "d"}},
+                "metadata": {"manifest_summary": {"identity_sha256": "i"}},
+            }
+        }
+    }
+    pins = dataset_pins({"x-dataset-identity-sha256": "i"}, body)
+    assert pins == {
+        "x-dataset-identity-sha256": "i",
+        "identity_sha256": "i",
+        "artifact_hash": "a",
+        "artifact_db_hash": "d",
+        "checksums": {"sqlite_sha256": "d"},
+        "bill_of_materials_checksums": {"sqlite_sha256": "d"},
+    }
+    body["data"]["item"]["available_endpoints"].append("/v1/sequence/region")  # a server build's offer, not data
+    assert dataset_pins({"x-dataset-identity-sha256": "i"}, body) == pins
+    body["data"]["item"]["artifact_db_hash"] = "e"
+    assert dataset_pins({"x-dataset-identity-sha256": "i"}, body) != pins
+    assert set(dataset_pins({}, {"error": "x"}).values()) == {None}
 
 
 def test_a_second_backup_asks_and_records_the_same(

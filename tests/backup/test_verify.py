@@ -139,3 +139,32 @@ def test_json_output_lists_findings(tmp_path: Path, capsys: pytest.CaptureFixtur
     out = capsys.readouterr().out
     assert '"rule": "missing-member"' in out
     assert hashlib.sha256(b"x").hexdigest() in out
+
+
+@pytest.mark.parametrize(
+    ("files", "observed"),
+    [
+        ({}, "no store/ at all"),
+        (
+            {"store/release=1/species=s/assembly=A/derived/manifest.json": b"{}"},
+            "but no catalog.json: a build root or a cache",
+        ),
+    ],
+    ids=["no-store", "build-root-only"],
+)
+def test_a_backup_without_the_serving_store_is_not_intact(
+    tmp_path: Path, files: dict[str, bytes], observed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listed = {k: v for k, v in base_files().items() if not k.startswith("store/")} | files
+    backup = write_archive(tmp_path / "no-store.tar", members_for(listed), listed=listed)
+    report = verify_backup(backup)
+    assert [(f.member, f.rule) for f in report.findings] == [("store/catalog.json", Rule.NOT_A_SERVING_STORE)]
+    assert observed in str(report.findings[0].observed)
+    assert main(["backup", "verify", str(backup)]) == 1
+    assert "not-a-serving-store" in capsys.readouterr().out
+
+
+def test_the_smallest_serving_store_is_intact(tmp_path: Path) -> None:
+    listed = base_files()
+    backup = write_archive(tmp_path / "store.tar", members_for(listed), listed=listed)
+    assert verify_backup(backup).findings == []

@@ -124,7 +124,7 @@ def test_a_failed_rewarm_is_reported_beside_the_rto_and_changes_no_verdict() -> 
         record = CheckRecord(f"drills/test_{criterion.replace(' ', '_')}.py::test_x[{DRILL}]", DRILL, criterion,
                              "test_x", status="passed")  # fmt: skip
         checks.append(record)
-    checks[0].context = {"life": "gw0/drill-0", "phases": {"fetch": 1.0, "ready": 2.0}}
+    checks[0] = replace(checks[0], context={"life": "gw0/drill-0", "phases": {"fetch": 1.0, "ready": 2.0}})
     failure = "110/h/G gene: GET /v1/genes answered 503"
     rewarm = {"ready_s": 0.5, "warm_s": 9.0, "datasets": [], "queries": 3, "failures": [failure]}
     teardown = {"drill": DRILL, "life": "gw0/drill-0", "seconds": 0.1, "rewarm": rewarm}

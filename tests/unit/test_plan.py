@@ -185,7 +185,7 @@ def test_plan_entries_are_canonical_relative_to_the_plan(tmp_path: Path) -> None
     _backups(tmp_path / "backups")
     path = _plan(
         tmp_path,
-        "schema_version = 1\n[[drills]]\nbackup = 'file:///backups/b.tar'\nexpect = 'sample://current'\n",
+        "schema_version = 1\n[[drills]]\nbackup = 'file://backups/b.tar'\nexpect = 'sample://current'\n",
     )
     [drill] = expand(load_plan(path), PlanOverrides())
     assert drill.id == drill.backup == (tmp_path / "backups" / "b.tar").resolve().as_uri()
