@@ -139,8 +139,14 @@ def scrub_report(report: Any) -> None:
         return
     redactor = Redactor()
     report.user_properties = [(name, redactor.value(value)) for name, value in report.user_properties]
-    if report.longrepr is not None:
-        text = str(report.longrepr)
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        # A skip's (path, line, reason): pytest and JUnit XML need the tuple form kept.
+        path, line, reason = longrepr
+        if (clean := redactor.text(str(reason))) != reason:
+            report.longrepr = (path, line, clean)
+    elif longrepr is not None:
+        text = str(longrepr)
         clean = redactor.text(text)
         if clean != text:
             report.longrepr = clean

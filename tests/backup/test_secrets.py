@@ -84,3 +84,19 @@ def test_backup_create_names_a_malformed_config_line_without_printing_it(tmp_pat
     assert "line 3" in result.stderr
     assert secret not in result.output
     assert not (tmp_path / "out.tar").exists()
+
+
+def test_a_skip_keeps_its_tuple_form_when_its_reason_is_scrubbed() -> None:
+    from _pytest.reports import TestReport
+
+    from atlas_drills.runtime_config import remember_secrets
+    from plugins.drill_report.redact import scrub_report
+
+    secret = "skip-reason-secret-7f3a9c"  # noqa: S105 (a planted value, not a credential)
+    remember_secrets({secret})
+    report = TestReport("t.py::x", ("t.py", 1, "x"), {}, "skipped", ("t.py", 3, f"Skipped: uses {secret}"), "setup")
+    scrub_report(report)
+    assert isinstance(report.longrepr, tuple)  # JUnit XML's append_skipped asserts this
+    path, line, reason = report.longrepr
+    assert (path, line) == ("t.py", 3)
+    assert secret not in reason
