@@ -26,6 +26,7 @@ from atlas_drills.history.prom import PROM_NAME, prometheus_textfile
 from plugins.drill_report import files
 from plugins.drill_report.collect import CRASH_WHEN, Collector, placement_from
 from plugins.drill_report.files import EVENTS_NAME, HTML_NAME, JSON_NAME, JUNIT_NAME, MD_NAME
+from plugins.drill_report.junit import compact_properties, lead_with_cause
 from plugins.drill_report.model import build_drill, finish_report, schema_errors, versions
 from plugins.drill_report.redact import Redactor
 from plugins.drill_report.render_html import render_html
@@ -137,6 +138,8 @@ class DrillReporter:
         and JUnit XML see it."""
         state = self.collector.add(report)  # learns the secrets the properties name, before anything is written
         self._write_artefacts(report)
+        recorded = list(report.user_properties)  # the event log keeps every property; JUnit XML gets them cut
+        self._lead_with_cause(report, state.properties)
         self._redact_in_place(report)
         if self.junit is not None:
             self.junit.pytest_runtest_logreport(report)
@@ -153,7 +156,7 @@ class DrillReporter:
                 drill=drill_id,
                 criterion=criterion,
                 duration_s=round(last.duration, 3),
-                properties=[list(p) for p in report.user_properties]
+                properties=[[name, self.redactor.value(value)] for name, value in recorded]
                 if report.when in ("teardown", CRASH_WHEN)
                 else None,
                 longrepr=last.longrepr[-2000:] if report.failed else None,
@@ -181,6 +184,15 @@ class DrillReporter:
             written.append(f"{relative}/{name}")
         self.artefacts[drill] = sorted(set(self.artefacts.get(drill, [])) | set(written))
         return {"drill": drill, "files": written}
+
+    def _lead_with_cause(self, report: pytest.TestReport, properties: list[tuple[str, Any]]) -> None:
+        """What JUnit XML and the terminal show: a failure's first cause as its first line, and the properties cut
+        to the failed findings and a count of passed ones (the collector already holds them all, for the report)."""
+        if report.failed and report.longrepr is not None and not isinstance(report.longrepr, tuple):
+            led = lead_with_cause(str(report.longrepr), properties)
+            if led is not None:
+                report.longrepr = led
+        report.user_properties = compact_properties(list(report.user_properties))
 
     def _redact_in_place(self, report: pytest.TestReport) -> None:
         redacted: list[tuple[str, object]] = []
@@ -243,7 +255,10 @@ class DrillReporter:
         for record in records:
             by_drill.setdefault(record.drill_id, []).append(record)
         teardowns = [teardown for record in records for teardown in record.teardowns]
-        drills = [build_drill(drill_id, checks, teardowns).to_dict() for drill_id, checks in sorted(by_drill.items())]
+        drills = [
+            build_drill(drill_id, checks, teardowns, self.artefacts.get(drill_id, ())).to_dict()
+            for drill_id, checks in sorted(by_drill.items())
+        ]
         folder = self.run_folder
         junit = self._write_junit(folder)
         report = finish_report(
