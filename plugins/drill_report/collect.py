@@ -25,6 +25,7 @@ from plugins.drill_report.model import UNPLACED_CRITERION, CheckRecord
 from plugins.drill_report.redact import Redactor
 
 CRASH_WHEN = "???"
+FIRST_CAUSE = "first cause: "
 EXCERPT_CHARS = 2000
 _PARAMS = re.compile(r"^(?P<base>[^\[]*)\[(?P<params>.*)\]$")
 
@@ -246,6 +247,8 @@ def _longrepr_text(report: Any) -> str:
 
 
 def _first_line(text: str) -> str:
+    if text.startswith(FIRST_CAUSE):  # the reporter put the first failed finding up front
+        return text.splitlines()[0][:300]
     for line in text.splitlines():
         if line.strip().startswith("E "):
             return line.strip()[2:].strip()[:300]

@@ -12,7 +12,8 @@ import json
 from typing import Any
 
 from atlas_drills.findings import CONTEXT_PROPERTY, FINDING_PROPERTY
-from plugins.drill_report.collect import backup_relative
+from plugins.drill_report.collect import FIRST_CAUSE, backup_relative
+from plugins.drill_report.lead import first_difference
 
 PASSED_PROPERTY = "drill.findings.passed"
 # What a CI page needs to tell drills apart; the drill's whole context is in drill-report.json.
@@ -34,20 +35,6 @@ def _staging(properties: list[tuple[str, Any]]) -> str | None:
     return staging if isinstance(staging, str) else None
 
 
-def first_difference(expected: Any, observed: Any, path: str = "") -> tuple[str, Any, Any]:
-    """Where two recorded values first differ (`response.data.rows[0].end`), and the values there: a long answer
-    is cut to its cause rather than to its first, equal, characters."""
-    if isinstance(expected, dict) and isinstance(observed, dict):
-        for key in sorted(set(expected) | set(observed)):
-            if expected.get(key) != observed.get(key):
-                return first_difference(expected.get(key), observed.get(key), f"{path}.{key}" if path else str(key))
-    if isinstance(expected, list) and isinstance(observed, list) and len(expected) == len(observed):
-        for index, (e, o) in enumerate(zip(expected, observed, strict=True)):
-            if e != o:
-                return first_difference(e, o, f"{path}[{index}]")
-    return path, expected, observed
-
-
 def first_cause(properties: list[tuple[str, Any]]) -> str | None:
     """`first cause: [criterion] check at where: expected X, observed Y`, for the first failed finding, or None."""
     finding = next(
@@ -59,7 +46,7 @@ def first_cause(properties: list[tuple[str, Any]]) -> str | None:
     finding = backup_relative(finding, _staging(properties))
     path, expected, observed = first_difference(finding.get("expected"), finding.get("observed"))
     line = (
-        f"first cause: [{finding.get('criterion')}] {cut(finding.get('check'), 120)} "
+        f"{FIRST_CAUSE}[{finding.get('criterion')}] {cut(finding.get('check'), 120)} "
         f"at {cut(finding.get('where'), 120)}{f' ({path})' if path else ''}: expected {cut(expected)}, "
         f"observed {cut(observed)}"
     )

@@ -17,6 +17,11 @@ def failed_criteria(drills: list[dict[str, Any]]) -> list[tuple[dict[str, Any], 
     return [(d, c) for d in drills for c in d["criteria"] if c["verdict"] == "fail"]
 
 
+def difference(finding: dict[str, Any]) -> tuple[str, Any, Any]:
+    """A failed finding's first difference: (path inside the values, or "", expected there, observed there)."""
+    return first_difference(finding.get("expected"), finding.get("observed"))
+
+
 def failed_findings(check: dict[str, Any]) -> list[dict[str, Any]]:
     return [f for f in check["findings"] if f.get("verdict") == "fail"]
 
@@ -41,3 +46,17 @@ def failing_first(criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Failed criteria, then inconclusive, then passed, each group in its report order."""
     rank = {"fail": 0, "inconclusive": 1}
     return sorted(criteria, key=lambda c: rank.get(c["verdict"], 2))
+
+
+def first_difference(expected: Any, observed: Any, path: str = "") -> tuple[str, Any, Any]:
+    """Where two recorded values first differ (`response.data.rows[0].end`), and the values there: a long answer
+    is cut to its cause rather than to its first, equal, characters."""
+    if isinstance(expected, dict) and isinstance(observed, dict):
+        for key in sorted(set(expected) | set(observed)):
+            if expected.get(key) != observed.get(key):
+                return first_difference(expected.get(key), observed.get(key), f"{path}.{key}" if path else str(key))
+    if isinstance(expected, list) and isinstance(observed, list) and len(expected) == len(observed):
+        for index, (e, o) in enumerate(zip(expected, observed, strict=True)):
+            if e != o:
+                return first_difference(e, o, f"{path}[{index}]")
+    return path, expected, observed

@@ -43,6 +43,7 @@ margin-right:4px;vertical-align:-1px}ul.problems li{color:#9a6700}
 #what-failed .failure{background:#fff;border:1px solid #cf222e;border-left:6px solid #cf222e;border-radius:6px;
 padding:6px 14px;margin:10px 0}.next-step{background:#fff8c5;padding:6px 10px;border-radius:4px}
 h4.criterion.fail{color:#a40e26}details.passed{margin:4px 0}details.passed summary{color:#116329}p.more{color:#57606a}
+table.findings{width:100%;table-layout:fixed}table.findings code{word-break:break-word}
 """
 
 
@@ -291,13 +292,18 @@ def _check(check: dict[str, Any]) -> str:
     passed ones, and its log excerpt; open unless it passed."""
     failed = lead.failed_findings(check)
     shown = failed[: lead.MAX_FAILED_FINDINGS]
-    findings = "".join(
-        f'<tr class="finding fail"><td>{_e(f["check"])}</td><td><code>{_e(f["where"])}</code></td>'
-        f"<td><code>{_e(_value(f['expected']))}</code></td><td><code>{_e(_value(f['observed']))}</code></td></tr>"
-        for f in shown
-    )
+    rows = []
+    for f in shown:
+        path, expected, observed = lead.difference(f)
+        rows.append(
+            f'<tr class="finding fail"><td>{_e(f["check"])}</td><td><code>{_e(f["where"])}</code></td>'
+            f"<td><code>{_e(path)}</code></td><td><code>{_e(_value(expected))}</code></td>"
+            f"<td><code>{_e(_value(observed))}</code></td></tr>"
+        )
+    findings = "".join(rows)
     table = (
-        f"<table><tr><th>failed finding</th><th>where</th><th>expected</th><th>observed</th></tr>{findings}</table>"
+        '<table class="findings"><tr><th>failed finding</th><th>where</th><th>differs at</th><th>expected</th>'
+        f"<th>observed</th></tr>{findings}</table>"
         if findings
         else ""
     )

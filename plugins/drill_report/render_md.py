@@ -173,9 +173,11 @@ def _failures(drills: list[dict[str, Any]]) -> list[str]:
             )
             failed = lead.failed_findings(check)
             for finding in failed[: lead.MAX_FAILED_FINDINGS]:
+                path, expected, observed = lead.difference(finding)
                 lines.append(
-                    f"  - {_short(finding['check'], 100)} at `{_short(finding['where'], 80)}`: expected "
-                    f"`{_short(finding['expected'], 80)}`, observed `{_short(finding['observed'], 80)}`"
+                    f"  - {_short(finding['check'], 100)} at `{_short(finding['where'], 80)}`"
+                    + (f" ({_cell(path)})" if path else "")
+                    + f": expected `{_short(expected, 80)}`, observed `{_short(observed, 80)}`"
                 )
             hidden = len(failed) - lead.MAX_FAILED_FINDINGS
             if hidden > 0:

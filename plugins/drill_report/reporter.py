@@ -136,10 +136,11 @@ class DrillReporter:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Record the phase, write a failed drill's artefacts, then redact the report in place before the terminal
         and JUnit XML see it."""
+        self._lead_with_cause(report)
         state = self.collector.add(report)  # learns the secrets the properties name, before anything is written
         self._write_artefacts(report)
         recorded = list(report.user_properties)  # the event log keeps every property; JUnit XML gets them cut
-        self._lead_with_cause(report, state.properties)
+        report.user_properties = compact_properties(recorded)
         self._redact_in_place(report)
         if self.junit is not None:
             self.junit.pytest_runtest_logreport(report)
@@ -185,14 +186,15 @@ class DrillReporter:
         self.artefacts[drill] = sorted(set(self.artefacts.get(drill, [])) | set(written))
         return {"drill": drill, "files": written}
 
-    def _lead_with_cause(self, report: pytest.TestReport, properties: list[tuple[str, Any]]) -> None:
-        """What JUnit XML and the terminal show: a failure's first cause as its first line, and the properties cut
-        to the failed findings and a count of passed ones (the collector already holds them all, for the report)."""
+    @staticmethod
+    def _lead_with_cause(report: pytest.TestReport) -> None:
+        """A failure's first cause as its first line, for the check's message, JUnit XML and the terminal. (JUnit
+        XML then gets the properties cut to the failed findings and a count of passed ones: the collector keeps them
+        all, for the report.)"""
         if report.failed and report.longrepr is not None and not isinstance(report.longrepr, tuple):
-            led = lead_with_cause(str(report.longrepr), properties)
+            led = lead_with_cause(str(report.longrepr), list(report.user_properties))
             if led is not None:
                 report.longrepr = led
-        report.user_properties = compact_properties(list(report.user_properties))
 
     def _redact_in_place(self, report: pytest.TestReport) -> None:
         redacted: list[tuple[str, object]] = []

@@ -56,6 +56,8 @@ def test_a_three_drill_report_leads_with_its_one_failure_and_stays_small(tmp_pat
     query = next(c for c in bad["criteria"] if c["name"] == "query paths")
     first = next(f for ch in query["checks"] for f in ch["findings"] if f["verdict"] == "fail")
     assert "baseline" in query["next_step"]
+    failed_check = next(ch for ch in query["checks"] if ch["status"] == "failed")
+    assert failed_check["message"].startswith(f"first cause: [query paths] {first['check']} at ")
 
     # The first failure (and its next step) comes before any passing criterion, in both renderings.
     assert html.index(first["check"]) < html.index('<details class="passed"')
