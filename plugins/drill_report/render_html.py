@@ -1,8 +1,9 @@
 """The drill report as one self-contained HTML page: a pure function of the JSON report.
 
-No script, no network: inline CSS, a criteria-by-drills matrix (`table#matrix`, cells `td.verdict`), a per-drill
-phase timeline drawn as inline SVG (`svg.timeline`, `rect.phase`, budget lines `line.budget`), and the checks and
-findings of every drill.
+No script, no network: inline CSS; first what failed and what to do (`section#what-failed`: each failed criterion's
+next step and failed findings), then a criteria-by-drills matrix (`table#matrix`, cells `td.verdict`), a per-drill
+phase timeline drawn as inline SVG (`svg.timeline`, `rect.phase`, budget lines `line.budget`), and each drill's
+checks: failed and unproven ones in full, passed criteria as counts (`details.passed`). Every finding is in the JSON.
 """
 
 from __future__ import annotations
