@@ -243,6 +243,8 @@ def _longrepr_text(report: Any) -> str:
         return ""
     if isinstance(longrepr, tuple) and len(longrepr) == 3:  # a skip: (path, line, "Skipped: reason")
         return str(longrepr[2])
+    if isinstance(longrepr, str):  # rewritten on the controller (first cause, redaction): newer than `longreprtext`,
+        return longrepr  # which a report from an xdist worker carries as rendered there
     return str(getattr(report, "longreprtext", "") or longrepr)
 
 
