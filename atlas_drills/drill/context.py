@@ -52,6 +52,8 @@ def drill_context(
     return {
         "drill": atlas.drill.id,
         "backup": str(atlas.backup),
+        # Where the backup was restored: gone after teardown, so the report shows paths relative to it.
+        "staging": str(atlas.restore.staging),
         "backup_kind": atlas.restore.kind,
         "backup_id": manifest.backup_id,
         "backup_created_at": manifest.created_at,

@@ -25,6 +25,7 @@ from plugins.drill_report.model import UNPLACED_CRITERION, CheckRecord
 from plugins.drill_report.redact import Redactor
 
 CRASH_WHEN = "???"
+FIRST_CAUSE = "first cause: "
 EXCERPT_CHARS = 2000
 _PARAMS = re.compile(r"^(?P<base>[^\[]*)\[(?P<params>.*)\]$")
 
@@ -187,7 +188,38 @@ def _decide(placed: CheckRecord, state: NodeState) -> CheckRecord:
         message=_first_line(shown.longrepr) if shown else "",
         log_excerpt=_tail(_essence(shown.longrepr) + ("\n" + shown.logs if shown.logs else "")) if shown else "",
     )
+    record = relative_to_backup(record)
     return replace(record, status=_status({p.when: p for p in state.phases}, record))
+
+
+def backup_relative(value: Any, staging: str | None) -> Any:
+    """Every path into the restored tree, in a string or nested in lists and dicts, made relative to the backup:
+    `<staging>/store/x` becomes `store/x` and `<staging>` itself `.`. The tree is removed at teardown, so only the
+    relative path still means something (it names the same member of the backup)."""
+    if not staging:
+        return value
+    root = staging.rstrip("/")
+    if isinstance(value, str):
+        return value.replace(root + "/", "").replace(root, ".") if root in value else value
+    if isinstance(value, list | tuple):
+        return [backup_relative(item, root) for item in value]
+    if isinstance(value, dict):
+        return {key: backup_relative(item, root) for key, item in value.items()}
+    return value
+
+
+def relative_to_backup(record: CheckRecord) -> CheckRecord:
+    """The check with its findings (where, expected, observed, message), its message and its log excerpt citing
+    paths relative to the backup, as its drill context says where the backup was restored."""
+    staging = (record.context or {}).get("staging")
+    if not isinstance(staging, str) or not staging:
+        return record
+    return replace(
+        record,
+        findings=tuple(backup_relative(finding, staging) for finding in record.findings),
+        message=backup_relative(record.message, staging),
+        log_excerpt=backup_relative(record.log_excerpt, staging),
+    )
 
 
 def _status(by_when: dict[str, PhaseResult], record: CheckRecord) -> str:
@@ -211,10 +243,14 @@ def _longrepr_text(report: Any) -> str:
         return ""
     if isinstance(longrepr, tuple) and len(longrepr) == 3:  # a skip: (path, line, "Skipped: reason")
         return str(longrepr[2])
+    if isinstance(longrepr, str):  # rewritten on the controller (first cause, redaction): newer than `longreprtext`,
+        return longrepr  # which a report from an xdist worker carries as rendered there
     return str(getattr(report, "longreprtext", "") or longrepr)
 
 
 def _first_line(text: str) -> str:
+    if text.startswith(FIRST_CAUSE):  # the reporter put the first failed finding up front
+        return text.splitlines()[0][:300]
     for line in text.splitlines():
         if line.strip().startswith("E "):
             return line.strip()[2:].strip()[:300]

@@ -23,6 +23,7 @@ from typing import Any
 from atlas_drills.drill.phases import BudgetResult, check_budgets, ordered, recovery_seconds
 from atlas_drills.findings import CRITERIA
 from atlas_drills.schemas import problems
+from plugins.drill_report.next_step import next_step
 
 FORMAT = "atlas-drills/drill-report/1"
 SCHEMA = "drill-report.schema.json"
@@ -140,10 +141,12 @@ class CriterionResult:
     verdict: str
     reason: str
     checks: tuple[CheckRecord, ...]
+    next_step: str | None = None  # what the operator does next, for a failed criterion only
 
     def to_dict(self) -> dict[str, Any]:
         checks = [c.to_dict() for c in self.checks]
-        return {"name": self.name, "verdict": self.verdict, "reason": self.reason, "checks": checks}
+        criterion = {"name": self.name, "verdict": self.verdict, "reason": self.reason, "checks": checks}
+        return {**criterion, "next_step": self.next_step}
 
 
 @dataclass(frozen=True)
@@ -181,19 +184,35 @@ class DrillResult:
         return drill
 
 
-def build_drill(drill_id: str, checks: list[CheckRecord], teardowns: Sequence[dict[str, Any]] = ()) -> DrillResult:
-    """One drill from its check records (and the teardowns of its restores)."""
+def build_drill(
+    drill_id: str,
+    checks: list[CheckRecord],
+    teardowns: Sequence[dict[str, Any]] = (),
+    artefacts: Sequence[str] = (),
+) -> DrillResult:
+    """One drill from its check records (and the teardowns of its restores, and the files saved about it under the
+    report folder, which a failed criterion's next step may name)."""
     checks = sorted(checks, key=lambda c: c.nodeid)
     context = _context(checks)
-    names = list(CRITERIA) + sorted({c.criterion for c in checks} - set(CRITERIA))
-    criteria = []
-    for name in names:
-        mine = tuple(c for c in checks if c.criterion == name)
-        criteria.append(CriterionResult(name, *criterion_verdict(list(mine)), mine))
     outcomes = sorted(
         ({"kind": str(c.outcome.get("kind")), "reason": str(c.outcome.get("reason", ""))} for c in checks if c.outcome),
         key=lambda o: (o["kind"] != "refused", o["reason"]),
     )
+    names = list(CRITERIA) + sorted({c.criterion for c in checks} - set(CRITERIA))
+    criteria = []
+    for name in names:
+        mine = tuple(c for c in checks if c.criterion == name)
+        verdict, reason = criterion_verdict(list(mine))
+        step = None
+        if verdict == "fail":
+            step = next_step(
+                name,
+                [c.to_dict() for c in mine],
+                backup=context.get("backup"),
+                outcome=outcomes[0] if outcomes else None,
+                artefacts=artefacts,
+            )
+        criteria.append(CriterionResult(name, verdict, reason, mine, step))
     failed = [c.name for c in criteria if c.verdict == "fail"]
     open_ = [c.name for c in criteria if c.verdict == "inconclusive"]
     if failed:

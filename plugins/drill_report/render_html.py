@@ -1,8 +1,9 @@
 """The drill report as one self-contained HTML page: a pure function of the JSON report.
 
-No script, no network: inline CSS, a criteria-by-drills matrix (`table#matrix`, cells `td.verdict`), a per-drill
-phase timeline drawn as inline SVG (`svg.timeline`, `rect.phase`, budget lines `line.budget`), and the checks and
-findings of every drill.
+No script, no network: inline CSS; first what failed and what to do (`section#what-failed`: each failed criterion's
+next step and failed findings), then a criteria-by-drills matrix (`table#matrix`, cells `td.verdict`), a per-drill
+phase timeline drawn as inline SVG (`svg.timeline`, `rect.phase`, budget lines `line.budget`), and each drill's
+checks: failed and unproven ones in full, passed criteria as counts (`details.passed`). Every finding is in the JSON.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from html import escape
 from typing import Any
 
 from atlas_drills.findings import CRITERIA
+from plugins.drill_report import lead
 from plugins.drill_report.questions import answer_lines
 from plugins.drill_report.render_md import rewarm_line
 
@@ -40,6 +42,10 @@ padding:8px;border-radius:4px;max-height:320px;overflow:auto}.drill{background:#
 border-radius:6px;padding:10px 16px;margin:14px 0}svg.timeline{display:block;margin:6px 0}
 .legend span{display:inline-block;margin-right:12px}.legend i{display:inline-block;width:12px;height:12px;
 margin-right:4px;vertical-align:-1px}ul.problems li{color:#9a6700}
+#what-failed .failure{background:#fff;border:1px solid #cf222e;border-left:6px solid #cf222e;border-radius:6px;
+padding:6px 14px;margin:10px 0}.next-step{background:#fff8c5;padding:6px 10px;border-radius:4px}
+h4.criterion.fail{color:#a40e26}details.passed{margin:4px 0}details.passed summary{color:#116329}p.more{color:#57606a}
+table.findings{width:100%;table-layout:fixed}table.findings code{word-break:break-word}
 """
 
 
@@ -75,6 +81,7 @@ def render_html(report: dict[str, Any]) -> str:
     if verdict["problems"]:
         parts.append('<ul class="problems">' + "".join(f"<li>{_e(p)}</li>" for p in verdict["problems"]) + "</ul>")
     parts += [
+        _what_failed(drills),
         _questions(report),
         _matrix(drills),
         _valid_for(verdict),
@@ -220,7 +227,29 @@ def _timelines(drills: list[dict[str, Any]]) -> str:
     return "".join(parts)
 
 
+def _what_failed(drills: list[dict[str, Any]]) -> str:
+    """First on the page: every failed criterion with its next step and its first failed findings."""
+    failed = lead.failed_criteria(drills)
+    if not failed:
+        return ""
+    parts = ['<section id="what-failed"><h2>What failed, and what to do</h2>']
+    for drill, criterion in failed:
+        parts.append(
+            f'<div class="failure" data-drill="{_e(drill["id"])}" data-criterion="{_e(criterion["name"])}">'
+            f"<h3><code>{_e(drill['id'])}</code> · {_e(criterion['name'])}: fail "
+            f"<small>({_e(criterion['reason'])})</small></h3>"
+        )
+        if criterion.get("next_step"):
+            parts.append(f'<p class="next-step"><strong>Next step:</strong> {_e(criterion["next_step"])}</p>')
+        parts.extend(_check(c) for c in criterion["checks"] if c["status"] in ("failed", "refused"))
+        parts.append("</div>")
+    parts.append("</section>")
+    return "".join(parts)
+
+
 def _details(drills: list[dict[str, Any]]) -> str:
+    """Each drill: its facts, its failed and unproven criteria in full, its passed criteria as counts that expand
+    to their checks (every finding is in drill-report.json)."""
     parts = ["<h2>Drills</h2>"]
     for drill in drills:
         facts = [
@@ -236,9 +265,13 @@ def _details(drills: list[dict[str, Any]]) -> str:
         rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts if v)
         parts.append(f'<section class="drill" data-drill="{_e(drill["id"])}"><h3><code>{_e(drill["id"])}</code></h3>')
         parts.append(f"<table>{rows}</table>")
-        for criterion in drill["criteria"]:
+        for criterion in lead.failing_first(drill["criteria"]):
+            if criterion["verdict"] == "pass":
+                parts.append(_passed(criterion))
+                continue
             parts.append(
-                f"<h4>{_e(criterion['name'])}: {_e(criterion['verdict'])} <small>({_e(criterion['reason'])})"
+                f'<h4 class="criterion {_e(criterion["verdict"])}">{_e(criterion["name"])}: '
+                f"{_e(criterion['verdict'])} <small>({_e(criterion['reason'])}; {_e(lead.summary(criterion))})"
                 "</small></h4>"
             )
             parts.extend(_check(check) for check in criterion["checks"])
@@ -246,24 +279,56 @@ def _details(drills: list[dict[str, Any]]) -> str:
     return "".join(parts)
 
 
-def _check(check: dict[str, Any]) -> str:
-    findings = "".join(
-        f'<tr class="finding {"pass" if f["verdict"] == "pass" else "fail"}"><td>{_e(f["check"])}</td>'
-        f'<td class="verdict {f["verdict"]}">{_e(f["verdict"])}</td><td><code>{_e(f["expected"])}</code></td>'
-        f"<td><code>{_e(f['observed'])}</code></td><td><code>{_e(f['where'])}</code></td></tr>"
-        for f in check["findings"]
+def _passed(criterion: dict[str, Any]) -> str:
+    """A passed criterion: one line of counts, expanding to its checks and how many findings each passed."""
+    items = "".join(
+        f"<li><code>{_e(c['name'])}</code>: {_e(c['status'])}, {len(c['findings'])} finding(s)</li>"
+        for c in criterion["checks"]
     )
+    return (
+        f'<details class="passed" data-criterion="{_e(criterion["name"])}"><summary>{_e(criterion["name"])}: pass '
+        f"<small>({_e(lead.summary(criterion))})</small></summary><ul>{items}</ul></details>"
+    )
+
+
+def _value(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text if len(text) <= lead.VALUE_CHARS else text[: lead.VALUE_CHARS - 1] + "…"
+
+
+def _check(check: dict[str, Any]) -> str:
+    """A check: its failed findings (the first few, values cut; all are in drill-report.json), a count of the
+    passed ones, and its log excerpt; open unless it passed."""
+    failed = lead.failed_findings(check)
+    shown = failed[: lead.MAX_FAILED_FINDINGS]
+    rows = []
+    for f in shown:
+        path, expected, observed = lead.difference(f)
+        rows.append(
+            f'<tr class="finding fail"><td>{_e(f["check"])}</td><td><code>{_e(f["where"])}</code></td>'
+            f"<td><code>{_e(path)}</code></td><td><code>{_e(_value(expected))}</code></td>"
+            f"<td><code>{_e(_value(observed))}</code></td></tr>"
+        )
+    findings = "".join(rows)
     table = (
-        f"<table><tr><th>finding</th><th>verdict</th><th>expected</th><th>observed</th><th>where</th></tr>{findings}"
-        "</table>"
+        '<table class="findings"><tr><th>failed finding</th><th>where</th><th>differs at</th><th>expected</th>'
+        f"<th>observed</th></tr>{findings}</table>"
         if findings
         else ""
     )
-    log = f"<pre>{_e(check['log_excerpt'])}</pre>" if check["log_excerpt"] else ""
+    rest = []
+    if len(failed) > len(shown):
+        rest.append(f"{len(failed) - len(shown)} more failed finding(s)")
+    passed = len(check["findings"]) - len(failed)
+    if passed:
+        rest.append(f"{passed} passed finding(s)")
+    more = f'<p class="more">{_e(", ".join(rest))}: in <code>drill-report.json</code></p>' if rest else ""
+    log = f"<pre>{_e(check['log_excerpt'])}</pre>" if check["log_excerpt"] and check["status"] != "passed" else ""
     opened = " open" if check["status"] != "passed" else ""
     return (
-        f"<details{opened}><summary><code>{_e(check['name'])}</code>: {_e(check['status'])}"
-        f"{': ' + _e(check['message']) if check['message'] else ''}</summary>{table}{log}</details>"
+        f'<details class="check {_e(check["status"])}"{opened}><summary><code>{_e(check["name"])}</code>: '
+        f"{_e(check['status'])}{': ' + _e(check['message']) if check['message'] else ''}</summary>"
+        f"{table}{more}{log}</details>"
     )
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from atlas_drills.findings import CRITERIA
+from plugins.drill_report import lead
 from plugins.drill_report.questions import answer_lines
 
 ICONS = {"pass": "✅ pass", "fail": "❌ fail", "inconclusive": "⚠️ inconclusive"}
 RUN_ICONS = {"RECOVERABLE": "✅", "NOT RECOVERABLE": "❌", "INCONCLUSIVE": "⚠️"}
-MAX_FINDINGS = 30
 
 
 def _cell(value: Any) -> str:
@@ -58,12 +58,13 @@ def render_md(report: dict[str, Any]) -> str:
         lines.append(f"- ⚠️ {_cell(problem)}")
     if verdict["problems"]:
         lines.append("")
+    lines += _failures(drills)
     lines += _questions(report)
     lines += _matrix(drills)
     lines += _valid_for(verdict)
     lines += _drill_table(drills)
     lines += _phases(drills)
-    lines += _failures(drills)
+    lines += _passed(drills)
     lines += [
         "## Files",
         "",
@@ -183,25 +184,57 @@ def _rewarm(rewarm: dict[str, Any] | None) -> list[str]:
 
 
 def _failures(drills: list[dict[str, Any]]) -> list[str]:
+    """First: every failed criterion with its next step and its first failed findings, then every check that did
+    not pass for another reason (inconclusive, error, skipped, crashed, not run)."""
     lines: list[str] = []
-    shown = 0
     for d in drills:
         if d["outcome"]:
             lines.append(f"- `{_cell(d['id'])}`: restore {d['outcome']['kind']}: {_short(d['outcome']['reason'], 300)}")
-        for criterion in d["criteria"]:
-            for check in criterion["checks"]:
-                if check["status"] == "passed":
-                    continue
+    for d, criterion in lead.failed_criteria(drills):
+        lines += [f"### ❌ `{_cell(d['id'])}` · {criterion['name']}", ""]
+        if criterion.get("next_step"):
+            lines += [f"**Next step:** {_cell(criterion['next_step'])}", ""]
+        for check in criterion["checks"]:
+            if check["status"] not in ("failed", "refused"):
+                continue
+            lines.append(
+                f"- `{_cell(check['name'])}`: **{check['status']}**"
+                + (f": {_short(check['message'], 200)}" if check["message"] else "")
+            )
+            failed = lead.failed_findings(check)
+            for finding in failed[: lead.MAX_FAILED_FINDINGS]:
+                path, expected, observed = lead.difference(finding)
                 lines.append(
-                    f"- `{_cell(d['id'])}` · {criterion['name']} · `{_cell(check['name'])}`: **{check['status']}**"
-                    + (f": {_short(check['message'], 200)}" if check["message"] else "")
+                    f"  - {_short(finding['check'], 100)} at `{_short(finding['where'], 80)}`"
+                    + (f" ({_cell(path)})" if path else "")
+                    + f": expected `{_short(expected, 80)}`, observed `{_short(observed, 80)}`"
                 )
-                for finding in check["findings"]:
-                    if finding["verdict"] != "fail" or shown >= MAX_FINDINGS:
-                        continue
-                    shown += 1
-                    lines.append(
-                        f"  - {_cell(finding['check'])} at `{_short(finding['where'], 80)}`: expected "
-                        f"`{_short(finding['expected'], 80)}`, observed `{_short(finding['observed'], 80)}`"
-                    )
-    return ["## What did not pass", "", *lines, ""] if lines else []
+            hidden = len(failed) - lead.MAX_FAILED_FINDINGS
+            if hidden > 0:
+                lines.append(f"  - and {hidden} more failed finding(s) in `drill-report.json`")
+        lines.append("")
+    others = [
+        f"- `{_cell(d['id'])}` · {criterion['name']} · `{_cell(check['name'])}`: **{check['status']}**"
+        + (f": {_short(check['message'], 200)}" if check["message"] else "")
+        for d in drills
+        for criterion in d["criteria"]
+        for check in criterion["checks"]
+        if check["status"] not in ("passed", "failed", "refused")
+    ]
+    if others:
+        lines += ["### Not proven", "", *others, ""]
+    return ["## What failed, and what to do", "", *lines, ""] if lines else []
+
+
+def _passed(drills: list[dict[str, Any]]) -> list[str]:
+    """Passed criteria as counts only (every finding is in drill-report.json)."""
+    rows = [
+        f"| `{_cell(d['id'])}` | {criterion['name']} | {lead.summary(criterion)} |"
+        for d in drills
+        for criterion in d["criteria"]
+        if criterion["verdict"] == "pass"
+    ]
+    if not rows:
+        return []
+    head = ["## Passed", "", "Counts only; every finding is in `drill-report.json`.", ""]
+    return [*head, "| drill | criterion | checks and findings |", "|---|---|---|", *rows, ""]

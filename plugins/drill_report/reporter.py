@@ -26,6 +26,7 @@ from atlas_drills.history.prom import PROM_NAME, prometheus_textfile
 from plugins.drill_report import files
 from plugins.drill_report.collect import CRASH_WHEN, Collector, placement_from
 from plugins.drill_report.files import EVENTS_NAME, HTML_NAME, JSON_NAME, JUNIT_NAME, MD_NAME
+from plugins.drill_report.junit import compact_properties, lead_with_cause
 from plugins.drill_report.model import build_drill, finish_report, schema_errors, versions
 from plugins.drill_report.redact import Redactor
 from plugins.drill_report.render_html import render_html
@@ -135,8 +136,11 @@ class DrillReporter:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Record the phase, write a failed drill's artefacts, then redact the report in place before the terminal
         and JUnit XML see it."""
+        self._lead_with_cause(report)
         state = self.collector.add(report)  # learns the secrets the properties name, before anything is written
         self._write_artefacts(report)
+        recorded = list(report.user_properties)  # the event log keeps every property; JUnit XML gets them cut
+        report.user_properties = compact_properties(recorded)
         self._redact_in_place(report)
         if self.junit is not None:
             self.junit.pytest_runtest_logreport(report)
@@ -153,7 +157,7 @@ class DrillReporter:
                 drill=drill_id,
                 criterion=criterion,
                 duration_s=round(last.duration, 3),
-                properties=[list(p) for p in report.user_properties]
+                properties=[[name, self.redactor.value(value)] for name, value in recorded]
                 if report.when in ("teardown", CRASH_WHEN)
                 else None,
                 longrepr=last.longrepr[-2000:] if report.failed else None,
@@ -181,6 +185,16 @@ class DrillReporter:
             written.append(f"{relative}/{name}")
         self.artefacts[drill] = sorted(set(self.artefacts.get(drill, [])) | set(written))
         return {"drill": drill, "files": written}
+
+    @staticmethod
+    def _lead_with_cause(report: pytest.TestReport) -> None:
+        """A failure's first cause as its first line, for the check's message, JUnit XML and the terminal. (JUnit
+        XML then gets the properties cut to the failed findings and a count of passed ones: the collector keeps them
+        all, for the report.)"""
+        if report.failed and report.longrepr is not None and not isinstance(report.longrepr, tuple):
+            led = lead_with_cause(str(report.longrepr), list(report.user_properties))
+            if led is not None:
+                report.longrepr = led
 
     def _redact_in_place(self, report: pytest.TestReport) -> None:
         redacted: list[tuple[str, object]] = []
@@ -243,7 +257,10 @@ class DrillReporter:
         for record in records:
             by_drill.setdefault(record.drill_id, []).append(record)
         teardowns = [teardown for record in records for teardown in record.teardowns]
-        drills = [build_drill(drill_id, checks, teardowns).to_dict() for drill_id, checks in sorted(by_drill.items())]
+        drills = [
+            build_drill(drill_id, checks, teardowns, self.artefacts.get(drill_id, ())).to_dict()
+            for drill_id, checks in sorted(by_drill.items())
+        ]
         folder = self.run_folder
         junit = self._write_junit(folder)
         report = finish_report(

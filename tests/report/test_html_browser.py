@@ -89,6 +89,10 @@ def test_the_html_report_renders_the_matrix_and_the_timeline(
             expected = "fail" if (drill, criterion) == ("sample://current", "readiness") else "pass"
             assert matrix[(drill, criterion)] == expected, (drill, criterion)
     assert 'id="run-verdict" data-verdict="NOT RECOVERABLE"' in dom
+    # The page leads with the failure: the failed criterion and its next step before anything else.
+    failures = re.findall(r'<div class="failure" data-drill="([^"]+)" data-criterion="([^"]+)"', dom)
+    assert failures == [("sample://current", "readiness")]
+    assert dom.index('class="next-step"') < dom.index('id="recovery-questions"') < dom.index('<details class="passed"')
     timelines = re.findall(r'<svg class="timeline" data-drill="([^"]+)"', dom)
     assert sorted(timelines) == sorted(DRILLS)
     phases = re.findall(r'<rect class="phase" data-phase="(\w+)"', dom)

@@ -93,7 +93,9 @@ def test_junit_xml_has_unique_ids_and_the_drill_properties(pytester: pytest.Pyte
         assert props["drill.id"] in DRILLS
         assert props["drill.criterion"] in CRITERIA
         assert json.loads(props["drill.context.json"])["backup"] == props["drill.id"]
-        assert json.loads(props["drill.finding.json"])["verdict"] == "pass"
+        # Passed findings are counted, not listed (every one is in drill-report.json); only failed ones are listed.
+        assert int(props["drill.findings.passed"]) >= 1
+        assert "drill.finding.json" not in props
 
 
 AUDIT_CONFTEST = """
