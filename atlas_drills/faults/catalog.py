@@ -238,10 +238,10 @@ CATALOG_RECONSTRUCTION_FAULTS: tuple[Fault, ...] = (
     Fault(
         "dataset-index-stale",
         "ops/datasets/generated/dataset-index.json lists one dataset fewer than its sources",
-        frozenset({ROLLBACK, EVIDENCE}),
+        frozenset({IDENTITY, ROLLBACK, EVIDENCE}),
         "a reconstructable summary regenerated from the surviving inventory and lock differs from the restored copy, "
-        "the release packet pins the index's digest, and the rollback policy requires an index listing the "
-        "inventory's ids",
+        "the release packet pins the index's digest, the rollback policy requires an index listing the "
+        "inventory's ids, and the governed index is not the expected release's",
         _dataset_index_stale,
         cause="regenerated from ops/datasets/manifest.json",
     ),
@@ -362,9 +362,10 @@ CLASS_FAULTS: tuple[Fault, ...] = (
         "pruned-release",
         "a backup of a pruned copy of the release: a dataset gone from store, catalog, inventory, lock, index and "
         "recorded answers, consistent in itself",
-        frozenset({IDENTITY, EVIDENCE}),
+        frozenset({IDENTITY, ROLLBACK, EVIDENCE}),
         "identity.json still names the expected release, but the dataset set, inventory and lock are not the "
-        "expected release's, and the release evidence pins the lock's digest",
+        "expected release's, the restored catalog's epoch is not the expected release's, and the release evidence "
+        "pins the lock's digest",
         _pruned_release,
         cause="are the expected release's",
     ),
