@@ -219,7 +219,16 @@ def relative_to_backup(record: CheckRecord) -> CheckRecord:
         findings=tuple(backup_relative(finding, staging) for finding in record.findings),
         message=backup_relative(record.message, staging),
         log_excerpt=backup_relative(record.log_excerpt, staging),
+        context=_overrides_relative(record.context, staging),
     )
+
+
+def _overrides_relative(context: dict[str, Any] | None, staging: str) -> dict[str, Any] | None:
+    """The drill context with the overrides' values (the sandbox's own store root, inside the restored tree)
+    relative to the backup; every other field as it was."""
+    if not context or "config_overrides" not in context:
+        return context
+    return {**context, "config_overrides": backup_relative(context["config_overrides"], staging)}
 
 
 def _status(by_when: dict[str, PhaseResult], record: CheckRecord) -> str:
