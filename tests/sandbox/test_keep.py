@@ -203,7 +203,7 @@ def test_a_local_process_sandbox_keeps_its_restored_tree(
         again.wait(timeout=10)
 
 
-def _answers(url: str, tries: int = 100) -> bool:
+def _answers(url: str, tries: int = 300) -> bool:  # up to about 30 s: a loaded CI machine starts it slowly
     for _ in range(tries):
         try:
             if requests.get(url, timeout=1).status_code == 200:
