@@ -193,11 +193,11 @@ def test_a_local_process_sandbox_keeps_its_restored_tree(
     # Its own session, so the whole group (the shell and the server it starts) is stopped by this test alone.
     port = free_port()  # the hint says 18080; a parallel test run may hold that one
     serve = serve.replace("127.0.0.1:18080", f"127.0.0.1:{port}")
-    again = subprocess.Popen(
-        ["/bin/bash", "-c", serve], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
+    log = tmp_path / "serve-again.log"
+    with log.open("wb") as sink:
+        again = subprocess.Popen(["/bin/bash", "-c", serve], stdout=sink, stderr=sink, start_new_session=True)
     try:  # it serves the kept tree again
-        assert _answers(f"http://127.0.0.1:{port}/healthz"), "the kept tree was not served again"
+        assert _answers(f"http://127.0.0.1:{port}/healthz"), f"the kept tree was not served again: {log.read_text()}"
     finally:
         os.killpg(again.pid, signal.SIGTERM)
         again.wait(timeout=10)
