@@ -108,7 +108,10 @@ def _serve_again(target: Any, staging: Path) -> str:
         f"{target.bind_env}=127.0.0.1:18080 {target.store_env}={shlex.quote(str(staging / 'store'))} "
         f"{target.cache_env}=$(mktemp -d)"
     )
-    return f"(set -a; . {shlex.quote(str(staging / 'config/atlas.env'))}; set +a; {settings} {argv})"
+    # The suite's own ATLAS_DRILLS_* settings are unknown ATLAS_* names to the target, which refuses to start on
+    # them (as Atlas does): the line drops them from the shell it runs in (bash: compgen lists them).
+    drop_own = "unset $(compgen -v ATLAS_DRILLS_);"
+    return f"({drop_own} set -a; . {shlex.quote(str(staging / 'config/atlas.env'))}; set +a; {settings} {argv})"
 
 
 @dataclass(frozen=True)
