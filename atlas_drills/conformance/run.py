@@ -8,15 +8,14 @@ as a local process), and is asked the same requests in the same order.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from atlas_drills.backup.create import create_backup
 from atlas_drills.backup.restore import restore_backup
 from atlas_drills.client import AtlasClient
 from atlas_drills.conformance.compare import VERDICT, Difference, ask, compare
 from atlas_drills.conformance.probes import all_probes, relations
+from atlas_drills.drill.prepare import SAMPLE_BACKUP_NAME, build_sample_backup
 from atlas_drills.sandbox.base import Sandbox, SandboxRequest
 from atlas_drills.sandbox.local import LocalSandbox
 from atlas_drills.sandbox.target import TargetSpec, load_target
@@ -49,21 +48,8 @@ class Conformance:
 
 def sample_backup(work: Path) -> Path:
     """The embedded sample backed up, with its baseline recorded from a live stand-in (as `make drill` does)."""
-    from atlas_drills.sample import SampleConfig, build_sample
-
-    release = build_sample(work / "release", SampleConfig())
-    request = SandboxRequest(load_target("standin"), staging=release.root, work_dir=work / "live")
-    with LocalSandbox(request) as live:
-        result = create_backup(
-            release.store_root,
-            release.root / "ops",
-            release.config_file,
-            work / "sample.tar.zst",
-            baseline_from=live.base_url,
-            show_progress=False,
-        )
-    shutil.rmtree(work / "live", ignore_errors=True)
-    return result.path
+    build_sample_backup(work)
+    return work / SAMPLE_BACKUP_NAME
 
 
 def run_conformance(backup: Path, server: ServerUnderTest, work: Path) -> Conformance:

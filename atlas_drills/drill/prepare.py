@@ -44,7 +44,9 @@ class PreparedBackup:
     fetch_s: float
 
 
-def _build_sample_backup(folder: Path) -> None:
+def build_sample_backup(folder: Path) -> None:
+    """The embedded sample built into `folder/release` and backed up to `folder/backup.tar.zst`, with its baseline
+    answers recorded from a live local stand-in."""
     from atlas_drills.backup.create import create_backup
     from atlas_drills.sample import SampleConfig, build_sample
     from atlas_drills.sandbox.base import SandboxRequest
@@ -68,7 +70,7 @@ def _build_sample_backup(folder: Path) -> None:
 def release_folder(uri: str, shared: Path) -> Path:
     """The folder an expectation URI names (the embedded sample's release is built on first use)."""
     if uri.startswith("sample://"):
-        return once_per_run(shared, SAMPLE_FOLDER, _build_sample_backup) / "release"
+        return once_per_run(shared, SAMPLE_FOLDER, build_sample_backup) / "release"
     return uri_path(uri)
 
 
@@ -77,7 +79,7 @@ def prepare_backup(drill: DrillSpec, shared: Path) -> PreparedBackup:
     time it takes is the drill's fetch phase."""
     began = time.monotonic()
     if drill.is_sample:
-        folder = once_per_run(shared, SAMPLE_FOLDER, _build_sample_backup)
+        folder = once_per_run(shared, SAMPLE_FOLDER, build_sample_backup)
         return PreparedBackup(folder / SAMPLE_BACKUP_NAME, folder / "release", time.monotonic() - began)
     return PreparedBackup(uri_path(drill.backup), release_folder(drill.expect, shared), time.monotonic() - began)
 

@@ -11,7 +11,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from atlas_drills.drill.prepare import SAMPLE_BACKUP_NAME, SAMPLE_FOLDER, _build_sample_backup, once_per_run
+from atlas_drills.drill.prepare import SAMPLE_BACKUP_NAME, SAMPLE_FOLDER, build_sample_backup, once_per_run
 from atlas_drills.faults.apply import apply_fault
 from atlas_drills.plan import PROJECT_ROOT
 from plugins.drill_report.model import schema_errors
@@ -21,7 +21,7 @@ JUNIT_LIMIT = 600_000  # the one failure's full text is the element's body; prop
 
 
 def test_a_three_drill_report_leads_with_its_one_failure_and_stays_small(tmp_path: Path) -> None:
-    sample = once_per_run(tmp_path, SAMPLE_FOLDER, _build_sample_backup)
+    sample = once_per_run(tmp_path, SAMPLE_FOLDER, build_sample_backup)
     backups = tmp_path / "backups"
     backups.mkdir()
     for name in ("a-good", "b-good"):
