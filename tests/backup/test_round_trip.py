@@ -54,6 +54,8 @@ def test_round_trip_gives_byte_identical_durable_files(
     assert _files(staging) == expected
     assert {f.path for f in created.manifest.files if f.file_class == DURABLE} == set(expected)
     assert not (staging / MANIFEST_NAME).exists(), "the manifest describes the restore; it is not part of it"
+    # The restore's own record of what it wrote: the digest of every restored file, hashed as it was written.
+    assert restored.digests == {rel: hashlib.sha256(data).hexdigest() for rel, data in _files(staging).items()}
 
     # The snapshots kept the exact bytes Atlas pins, so the restored store can serve.
     for dataset in sample_release.datasets:
