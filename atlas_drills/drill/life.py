@@ -1,5 +1,10 @@
 """One drill's life: restore → sandbox → target → teardown.
 
+A drill restores once. Its checks that change state (a rollback, a drain) get a life of their own that borrows the
+verified tree of the drill's shared life (`DrillLife(..., borrowed=atlas)`) instead of restoring again: their sandbox
+serves a copy-on-write view of it (`sandbox/store_view.py`), so neither the backup nor the tree is read again and the
+tree is never modified.
+
 Each step is a context manager that makes one state change and undoes it on exit: `restored_tree` extracts the
 backup into a staging folder (and removes it), `sandbox_for` gives the sandbox (and stops whatever it started),
 `start_target` starts the target in it. `DrillLife` composes them on an `ExitStack`, so when a later step fails
@@ -60,6 +65,12 @@ class RestoredAtlas:
     @property
     def base_url(self) -> str:
         return self.sandbox.base_url
+
+    @property
+    def verified_store(self) -> dict[str, str]:
+        """The restore's record of the store it verified: sha256 by path relative to the store root."""
+        prefix = "store/"
+        return {path[len(prefix) :]: sha for path, sha in self.restore.digests.items() if path.startswith(prefix)}
 
 
 @contextmanager
@@ -167,11 +178,13 @@ class DrillLife:
     `failed()` is asked before the sandbox is stopped: when it says True (a check of this drill failed), or when
     set-up itself failed, the target log and the restore summary are kept in `artefacts` first."""
 
-    def __init__(self, setup: DrillSetup, *, failed: Callable[[], bool]) -> None:
+    def __init__(self, setup: DrillSetup, *, failed: Callable[[], bool], borrowed: RestoredAtlas | None = None) -> None:
         self.setup = setup
         self.failed = failed
+        self.borrowed = borrowed  # the shared life's verified tree, for a check that changes state
         self.clock = PhaseClock()
-        self.clock.record("fetch", setup.prepared.fetch_s)
+        if borrowed is None:
+            self.clock.record("fetch", setup.prepared.fetch_s)
         self.artefacts: dict[str, str] = {}
         self.rewarmed: dict[str, object] | None = None  # the cache rewarm's result, when one ran (not recovery)
         self._stack = ExitStack()
@@ -186,13 +199,16 @@ class DrillLife:
         with ExitStack() as stack:
             stack.callback(shutil.rmtree, setup.work_dir, ignore_errors=True)  # before anything is made in it
             target = load_target(setup.drill.target).with_command(setup.drill.target_command)
-            staging = setup.work_dir / "staging"
-            self._restore = stack.enter_context(restored_tree(setup.prepared.path, staging, self.clock))
-            with self.clock.phase("catalog"):
-                catalog = recover_catalog(
-                    setup.drill.catalog, self._restore.staging / "store", setup.prepared.expect_root,
-                    self._restore.manifest,
-                )  # fmt: skip
+            if self.borrowed is not None:
+                self._restore, catalog = self.borrowed.restore, self.borrowed.catalog
+            else:
+                staging = setup.work_dir / "staging"
+                self._restore = stack.enter_context(restored_tree(setup.prepared.path, staging, self.clock))
+                with self.clock.phase("catalog"):
+                    catalog = recover_catalog(
+                        setup.drill.catalog, self._restore.staging / "store", setup.prepared.expect_root,
+                        self._restore.manifest,
+                    )  # fmt: skip
             choice = sandbox_choice(setup.drill, target, setup.shared)
             request = SandboxRequest(
                 target,
@@ -200,6 +216,7 @@ class DrillLife:
                 setup.work_dir,
                 labels=setup.labels,
                 ready_timeout_s=setup.startup_timeout_s,
+                writable=self.borrowed is not None,
             )
             self._sandbox = stack.enter_context(sandbox_for(choice, request, kept=lambda: self._kept))
             stack.callback(self._keep_artefacts)  # runs before the sandbox stops
@@ -229,9 +246,10 @@ class DrillLife:
 
     def _keep_environment(self) -> None:
         """With keep-on-failure, a failed drill's restored tree moves to the kept root and a Docker sandbox stays
-        running; `kept.json` among the artefacts says how to enter them."""
+        running; `kept.json` among the artefacts says how to enter them. A borrowed life keeps nothing of its own:
+        the tree is the shared life's, which keeps it (with its sandbox) because the drill failed."""
         keep = self.setup.keep
-        if keep is None or self._sandbox is None or self._restore is None:
+        if keep is None or self._sandbox is None or self._restore is None or self.borrowed is not None:
             return
         record = keep_sandbox(
             self._sandbox,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -20,6 +20,7 @@ from typing import Self
 import requests
 
 from atlas_drills.runtime_config import read_env_file, redact
+from atlas_drills.sandbox.store_view import digest_changes
 from atlas_drills.sandbox.target import TargetSpec
 
 LOOPBACK = "127.0.0.1"
@@ -61,6 +62,9 @@ class SandboxRequest:
     labels: dict[str, str] = field(default_factory=dict)
     ready_timeout_s: float = 30.0
     extra_env: dict[str, str] = field(default_factory=dict)
+    # The checks change the served state (a rollback, a drain): the target gets a copy-on-write view of the verified
+    # tree, never the tree itself (`sandbox/store_view.py`). False: the store is shown read-only.
+    writable: bool = False
 
     @property
     def store_dir(self) -> Path:
@@ -189,6 +193,12 @@ class Sandbox(ABC):
     @abstractmethod
     def store_digests(self) -> dict[str, str]:
         """sha256 of every file of the served store, by path relative to the store root."""
+
+    def store_changes(self, verified: Mapping[str, str]) -> list[str]:
+        """Every path of the served store (relative to its root) that is not as the restore verified it: changed,
+        added or removed. `verified` is the restore's record (sha256 by store-relative path). This reads the served
+        store back; a sandbox that serves a copy-on-write view answers from its upper layer instead."""
+        return digest_changes(self.store_digests(), verified)
 
     def __enter__(self) -> Self:
         try:

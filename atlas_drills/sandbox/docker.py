@@ -1,12 +1,14 @@
-"""The Docker sandbox, through testcontainers: a disposable container per restore.
+"""The Docker sandbox, through testcontainers: a disposable container per sandbox, on the verified tree.
 
-Sequence (each step timed): create the container from the target image; stream the restored store into it before
-it starts (no bind mount: the container gets its own copy, so nothing it does reaches the staging tree); start it
-with the restored runtime configuration; wait for the start-up log line (fails fast if the process exits) and then
-for `/readyz`; capture its log; remove it in every case.
+Sequence (each step timed): create the container from the target image with the verified store mounted (see
+`sandbox/store_view.py`: read-only for the shared sandbox, a copy-on-write overlay volume for checks that change
+state; or, for an engine that cannot see this machine's files, the store streamed in before it starts); give it an
+empty cache root; start it with the restored runtime configuration; wait for the start-up log line (fails fast if
+the process exits) and then for `/readyz`; capture its log; remove it, and its overlay volume, in every case.
 
-The container runs as the image's own user (or the target file's `user`): the store it gets is root-owned and
-read-only to that user, and the empty cache root is that user's, resolved through the image's /etc/passwd.
+The container runs as the image's own user (or the target file's `user`): the store is root-owned (or the restore
+user's) and read-only to that user, and the empty cache root is that user's, resolved through the image's
+/etc/passwd.
 
 On a local Linux engine the container shares the host network and binds 127.0.0.1:<free port>. For an engine that
 does not share the job's network (Docker-in-Docker, a remote engine, Docker Desktop) the port is published and
@@ -19,14 +21,17 @@ import contextlib
 import hashlib
 import io
 import os
+import secrets
 import tarfile
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # Ryuk is a registry image: we sweep by label instead
 
+from docker.types import Mount
 from testcontainers.core.container import DockerContainer
 
 from atlas_drills.sandbox.base import (
@@ -39,7 +44,15 @@ from atlas_drills.sandbox.base import (
     wait_for_http,
     wait_for_startup,
 )
+from atlas_drills.sandbox.engine import connect
 from atlas_drills.sandbox.network import network_plan, network_plan_from_env
+from atlas_drills.sandbox.store_view import (
+    STORE_ENV,
+    OverlayLayers,
+    overlay_changes,
+    store_plan,
+    store_plan_from_env,
+)
 
 LABEL_PREFIX = "org.atlas-drills"
 MANAGED_LABEL = f"{LABEL_PREFIX}.managed"
@@ -47,10 +60,11 @@ CONTAINER_PORT = 8080  # inside the container, when the port is published rather
 
 
 def _stream_tree(
-    source: Path, arcname: str, empty_dirs: tuple[str, ...], owner: tuple[int, int]
+    source: Path | None, arcname: str, empty_dirs: tuple[str, ...], owner: tuple[int, int]
 ) -> tuple[Any, threading.Thread, list[BaseException]]:
-    """A pipe fed by a thread writing `source` as a tar under `arcname` (plus `empty_dirs`): bounded memory
-    whatever the store size, where testcontainers' own copy builds the whole tar in memory.
+    """A pipe fed by a thread writing `source` (None: nothing, the store is mounted) as a tar under `arcname`, plus
+    `empty_dirs`: bounded memory whatever the store size, where testcontainers' own copy builds the whole tar in
+    memory.
 
     The store is owned by root and readable by everyone (dirs 0755, files 0644), so a target running as any user
     can read it and, unless it runs as root, not change it. The empty folders (the cache root) belong to `owner`,
@@ -66,8 +80,9 @@ def _stream_tree(
                     info.type, info.mode = tarfile.DIRTYPE, 0o755
                     info.uid, info.gid = owner
                     tar.addfile(info)
-                for path in sorted(source.rglob("*")):
-                    info = tar.gettarinfo(str(path), arcname=f"{arcname}/{path.relative_to(source).as_posix()}")
+                root = source if source is not None else Path()
+                for path in sorted(root.rglob("*")) if source is not None else []:
+                    info = tar.gettarinfo(str(path), arcname=f"{arcname}/{path.relative_to(root).as_posix()}")
                     info.uid = info.gid = 0
                     info.uname = info.gname = "root"
                     if info.isfile():
@@ -155,12 +170,15 @@ class _TargetContainer(DockerContainer):
     """A container reached on 127.0.0.1 (with host networking the port is the container's own), whose restored
     store is streamed in between create and start."""
 
-    def __init__(self, image: str, port: int, published: bool, cache_path: str, user: str, **kwargs: Any) -> None:
+    def __init__(
+        self, image: str, port: int, published: bool, cache_path: str, user: str, *, copy_store: bool, **kwargs: Any
+    ) -> None:
         super().__init__(image, **kwargs)
         self._port = port
         self._published = published
         self._cache_path = cache_path
         self._user = user  # the target file's user, else the image's own (Config.User), else root
+        self._copy_store = copy_store  # False: the store is mounted, only the empty cache root is streamed in
         self.owner = (0, 0)
         self.transfer_s = 0.0
 
@@ -186,7 +204,8 @@ class _TargetContainer(DockerContainer):
         )
         self.owner = resolve_user(user, passwd, group)
         arcname = f"{destination_in_container.strip('/')}/{transferable.name}".lstrip("/")
-        stream, thread, errors = _stream_tree(transferable, arcname, (self._cache_path.strip("/"),), self.owner)
+        source = transferable if self._copy_store else None
+        stream, thread, errors = _stream_tree(source, arcname, (self._cache_path.strip("/"),), self.owner)
         with stream:
             accepted = wrapped.put_archive("/", stream)
         thread.join(timeout=60)
@@ -199,7 +218,9 @@ class DockerSandbox(Sandbox):
     kind = "docker"
     isolation = "container"
 
-    def __init__(self, request: SandboxRequest, image: str, *, published: bool | None = None) -> None:
+    def __init__(
+        self, request: SandboxRequest, image: str, *, published: bool | None = None, store: str | None = None
+    ) -> None:
         super().__init__(request)
         self.image = image
         # How the drills reach the container (see sandbox/network.py): from the environment unless forced here.
@@ -207,6 +228,10 @@ class DockerSandbox(Sandbox):
         if published is not None:
             self.network = network_plan("published" if published else "host", os.environ.get("DOCKER_HOST"))
         self.published = self.network.published
+        # How the container sees the verified store (see sandbox/store_view.py): likewise.
+        self.store_plan = store_plan_from_env() if store is None else store_plan(store, os.environ.get("DOCKER_HOST"))
+        self.overlay: OverlayLayers | None = None  # the copy-on-write view's layers, when the store is one
+        self._volume: Any | None = None
         self.container: _TargetContainer | None = None
         self.container_id = ""
         self._final_log = ""
@@ -237,12 +262,15 @@ class DockerSandbox(Sandbox):
             self.published,
             target.cache_path,
             target.user,
+            copy_store=not self.store_plan.mounted,
             command=list(target.command) or None,
             env=self.env.values,
         )
+        if self.store_plan.mounted:
+            kwargs["mounts"] = [self._store_mount(kwargs["labels"])]
         container.with_kwargs(**kwargs)  # one call: with_kwargs replaces, it does not merge
         store_parent = target.store_path.rstrip("/").rsplit("/", 1)[0] or "/"
-        container.with_copy_into_container(request.store_dir, store_parent)
+        container.with_copy_into_container(request.store_dir, store_parent)  # the store (copy) or the cache root
         self.container = container
         try:
             container.start()  # create, stream the store in, start
@@ -260,6 +288,31 @@ class DockerSandbox(Sandbox):
         began = time.monotonic()
         wait_for_http(self.base_url + target.ready_path, deadline, self.is_running, self.logs)
         self.timings.ready_s = time.monotonic() - began
+
+    def _store_mount(self, labels: dict[str, str]) -> Mount:
+        """The verified store at the target's store path: read-only, or (writable) an overlay volume whose lower
+        layer is the verified tree and whose upper layer is this sandbox's own, under its work folder. A `Mount`,
+        not a `-v` string, which a path holding ':' would break."""
+        request, store_path = self.request, self.request.target.store_path
+        if not request.writable:
+            return Mount(store_path, str(request.store_dir.resolve()), type="bind", read_only=True)
+        self.overlay = OverlayLayers.under(request.store_dir, request.work_dir / "overlay")
+        try:
+            options = self.overlay.mount_options()
+        except ValueError as exc:
+            raise SandboxError(f"{exc}; set {STORE_ENV}=copy to copy the store into the container instead") from exc
+        self._volume = connect().volumes.create(
+            name=f"atlas-drills-{secrets.token_hex(8)}",
+            driver="local",
+            driver_opts={"type": "overlay", "device": "overlay", "o": options},
+            labels=labels,
+        )
+        return Mount(store_path, self._volume.name, type="volume")
+
+    def store_changes(self, verified: Mapping[str, str]) -> list[str]:
+        if self.overlay is not None:  # the upper layer holds every change, and nothing else
+            return overlay_changes(self.overlay.upper)
+        return super().store_changes(verified)
 
     @property
     def base_url(self) -> str:
@@ -334,3 +387,7 @@ class DockerSandbox(Sandbox):
         container, self.container = self.container, None
         if container is not None and container._container is not None:
             container.stop(force=True, delete_volume=True)
+        volume, self._volume = self._volume, None
+        if volume is not None:  # after its container: a volume in use cannot be removed
+            with contextlib.suppress(Exception):  # already gone (a sweep); the label lets the next sweep find it
+                volume.remove(force=True)

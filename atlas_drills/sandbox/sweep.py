@@ -58,7 +58,8 @@ def managed_containers(client: Any) -> list[dict[str, Any]]:
 
 
 def sweep(client: Any, *, run_id: str | None = None) -> list[str]:
-    """Remove this run's containers (run_id given) or, without one, every orphaned run's. Returns the ids removed."""
+    """Remove this run's containers (run_id given) or, without one, every orphaned run's, then their copy-on-write
+    volumes. Returns the ids (and volume names) removed."""
     from docker.errors import NotFound
 
     removed = []
@@ -73,4 +74,24 @@ def sweep(client: Any, *, run_id: str | None = None) -> list[str]:
             except NotFound:
                 continue  # removed by its own run's finalizer in the meantime
             removed.append(str(container["id"]))
+    return removed + _sweep_volumes(client, run_id)
+
+
+def _sweep_volumes(client: Any, run_id: str | None) -> list[str]:
+    """The overlay volumes of removed containers (a sandbox removes its own; a killed run leaves them). A volume a
+    kept or running container still uses is refused by the engine, and left."""
+    from docker.errors import APIError
+
+    removed = []
+    listing = client.api.volumes(filters={"label": f"{MANAGED_LABEL}=true"}).get("Volumes") or []
+    for volume in listing:
+        labels = volume.get("Labels") or {}
+        if is_kept(labels):
+            continue
+        if (run_id is not None and labels.get(RUN_LABEL) == run_id) or (run_id is None and _orphaned(labels)):
+            try:
+                client.api.remove_volume(volume["Name"])
+            except APIError:
+                continue  # in use, or removed meanwhile
+            removed.append(str(volume["Name"]))
     return removed

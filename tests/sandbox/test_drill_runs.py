@@ -1,4 +1,4 @@
-"""The drill fixtures in real pytest runs: xdist, destructive restores, failure artefacts, signals, sweeps.
+"""The drill fixtures in real pytest runs: xdist, destructive checks' own sandboxes, failure artefacts, signals, sweeps.
 
 Each test runs pytest in a subprocess over a small drill module that uses `restored_atlas`, with Docker sandboxes,
 and then asks the engine which containers of that run still exist.
@@ -36,8 +36,14 @@ def test_same_restore_is_shared(restored_atlas):
     assert restored_atlas.choice.kind == "docker"
 
 @pytest.mark.destructive
-def test_destructive_gets_a_fresh_restore(restored_atlas):
-    assert not (restored_atlas.staging / "shared-marker").exists() or os.environ.get("DRILL_ORDER") == "any"
+def test_destructive_gets_its_own_sandbox_over_the_one_restore(restored_atlas, _shared_restored_atlas):
+    shared = _shared_restored_atlas
+    assert restored_atlas.restore is shared.restore, "a destructive check must not restore again"
+    assert restored_atlas.sandbox is not shared.sandbox and restored_atlas.base_url != shared.base_url
+    assert restored_atlas.sandbox.request.writable and not shared.sandbox.request.writable
+    restored_atlas.sandbox.write_store_files({"drill-marker": b"changed"})
+    assert restored_atlas.sandbox.store_changes(restored_atlas.verified_store) == ["drill-marker"]
+    assert not (shared.staging / "store" / "drill-marker").exists(), "the verified tree must never change"
 
 def test_hold(restored_atlas):
     hold = os.environ.get("DRILL_HOLD")
