@@ -38,7 +38,7 @@ fault-matrix: images ## run the detection matrix and write it into README.md
 	$(PY) -m tests.faults.render_matrix
 
 drill: images ## run the drill plan (ops/drills/plan.toml) on the embedded default and write the report
-	$(PY) -m pytest drills -n 2 --dist loadgroup --max-worker-restart=0 -p no:hypothesispytest $(DRILL_ARGS)
+	$(PY) -m pytest drills -n auto --dist loadgroup --max-worker-restart=0 -p no:hypothesispytest $(DRILL_ARGS)
 
 test: lint images ## lint, then the suite's own tests (tests/), in parallel
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS) tests
