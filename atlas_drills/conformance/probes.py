@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from atlas_drills.backup.baseline import BASELINE_MEMBER, drop_volatile
+from atlas_drills.backup.baseline import BASELINE_MEMBER, drop_volatile, stable_headers
 from atlas_drills.client import Answer
 from atlas_drills.store.artifact import TRANSCRIPT_ROW_FIELDS, open_read_only
 from atlas_drills.store.catalog import parse_catalog
@@ -251,7 +251,7 @@ def baseline_probes(staging: Path) -> list[Probe]:
     probes = []
     for dataset in baseline.get("datasets", []):
         for query in dataset.get("queries", []):
-            names = tuple(query.get("headers", {}))
+            names = tuple(stable_headers(query.get("headers", {})))
             probes.append(
                 Probe(
                     f"baseline {dataset['dataset']} {query['name']} {query['path']} {sorted(query['query'].items())}",

@@ -22,8 +22,10 @@ def events(log: str) -> list[dict[str, Any]]:
     found = []
     for line in strip_ansi(log).splitlines():
         record = _json_record(line)
-        if record is None:
-            record = _text_record(line)
+        if record is None or "event_id" not in record:
+            # A text line can end in JSON of its own (Atlas's config_loaded carries effective_config={...}): its
+            # event is in the text fields before it.
+            record = _text_record(line) or record
         if record is not None:
             found.append(record)
     return found

@@ -17,7 +17,14 @@ from typing import Any
 import pytest
 import requests
 
-from atlas_drills.backup.baseline import BASELINE_MEMBER, base_url_of, dataset_pins, sample_genes
+from atlas_drills.backup.baseline import (
+    BASELINE_MEMBER,
+    CACHE_STATE_HEADERS,
+    base_url_of,
+    dataset_pins,
+    sample_genes,
+    stable_headers,
+)
 from atlas_drills.backup.create import create_backup
 from atlas_drills.backup.errors import BackupCreateError
 from atlas_drills.backup.manifest import RECONSTRUCTABLE, schema_findings
@@ -125,6 +132,8 @@ def test_baseline_answers_match_the_backed_up_data(
         for query in genes:
             assert [row["gene_id"] for row in query["response"]["data"]["rows"]] == [query["query"]["gene_id"]]
             assert query["headers"]["x-atlas-release"] == dataset.release
+            # Present in the live answer (debug datasets on, a cache miss) but not pinned: a cache hit omits it.
+            assert not set(query["headers"]) & CACHE_STATE_HEADERS
         for query in (q for q in queries if q["name"] == "gene_transcripts"):
             gene_id = query["path"].split("/")[3]
             assert {row["parent_gene_id"] for row in query["response"]["data"]["rows"]} <= {gene_id}
@@ -136,6 +145,11 @@ def test_baseline_answers_match_the_backed_up_data(
         assert recorded["pins"]["identity_sha256"] == manifest.identity.canonical_metadata_sha256
         assert recorded["pins"]["artifact_db_hash"] == recorded["pins"]["checksums"]["sqlite_sha256"] == sqlite_sha
         assert recorded["pins"]["bill_of_materials_checksums"]["sqlite_sha256"] == sqlite_sha
+
+
+def test_headers_that_reflect_the_query_cache_are_never_pinned() -> None:
+    names = ["x-atlas-release", "x-atlas-cache-key", "x-atlas-artifact-hash", "x-dataset-identity-sha256", "etag"]
+    assert stable_headers(names) == ["x-atlas-release", "x-dataset-identity-sha256"]
 
 
 def test_dataset_pins_take_only_identity_and_digests() -> None:

@@ -32,3 +32,22 @@ def test_a_release_named_elsewhere_in_the_log_is_not_an_announcement() -> None:
     text = log(*records, {"fields": {"event_id": "request", "release_id": "ops_run-a"}}) + "plain text ops_run-a\n"
     assert announced_releases(text) == {"config_loaded": ["ops_run-a"], "startup": ["ops_run-b"]}
     assert announced_releases("release_id ops_run-a\nnot json\n") == {}
+
+
+# Atlas with ATLAS_LOG_JSON=false (lines as bijux-atlas-server 09b857200c15 writes them, shortened, colours kept):
+# config_loaded ends in the effective configuration as JSON, which must not hide the event before it.
+ATLAS_TEXT = (
+    "\x1b[2m2026-11-27T20:32:08.073405Z\x1b[0m \x1b[32m INFO\x1b[0m \x1b[2mbijux_atlas::app::server::host\x1b[0m"
+    '\x1b[2m:\x1b[0m effective runtime config \x1b[3mevent_id\x1b[0m\x1b[2m=\x1b[0m"config_loaded" '
+    "\x1b[3mrelease_id\x1b[0m\x1b[2m=\x1b[0mops_run-a \x1b[3meffective_config\x1b[0m\x1b[2m=\x1b[0m"
+    '{"api":{"allowed_api_keys":["<redacted>"],"audit":{"enabled":false}}}\n'
+    "\x1b[2m2026-11-27T20:32:08.075551Z\x1b[0m \x1b[32m INFO\x1b[0m bijux-atlas-server listening "
+    '\x1b[3mevent_id\x1b[0m\x1b[2m=\x1b[0m"startup" \x1b[3mrelease_id\x1b[0m\x1b[2m=\x1b[0mops_run-a '
+    "\x1b[3mbind_addr\x1b[0m\x1b[2m=\x1b[0m127.0.0.1:18555\n"
+)
+
+
+def test_text_lines_that_end_in_json_still_announce_their_event() -> None:
+    assert announced_releases(ATLAS_TEXT) == {"config_loaded": ["ops_run-a"], "startup": ["ops_run-a"]}
+    other = ATLAS_TEXT.replace("ops_run-a \x1b[3meffective", "ops_run-b \x1b[3meffective")
+    assert announced_releases(other) == {"config_loaded": ["ops_run-b"], "startup": ["ops_run-a"]}
