@@ -65,6 +65,7 @@ def build_sample_backup(folder: Path) -> None:
         release = build_sample(folder / "release", SampleConfig())
     else:
         release = load_sample(cached_sample_release(cache, lambda into: build_sample(into, SampleConfig())))
+        folder.mkdir(parents=True, exist_ok=True)
         (folder / "release").symlink_to(release.root, target_is_directory=True)
     live = SandboxRequest(load_target("standin"), staging=release.root, work_dir=folder / "live")
     with LocalSandbox(live) as service:

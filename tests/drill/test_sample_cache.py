@@ -78,3 +78,11 @@ def test_the_cache_folder_is_a_setting(value: str, expected: str | None) -> None
         assert found == PROJECT_ROOT / ".work" / "sample-cache"
     else:
         assert found == Path(expected)
+
+
+def test_the_sample_backup_lands_in_a_folder_that_does_not_exist_yet(tmp_path: Path) -> None:
+    """As `atlas-drills conformance` asks: a new folder, a release from the cache, a fresh backup beside it."""
+    folder = tmp_path / "new" / "sample"
+    prepare.build_sample_backup(folder)
+    assert (folder / prepare.SAMPLE_BACKUP_NAME).is_file()
+    assert (folder / "release" / "store" / "catalog.json").is_file()
