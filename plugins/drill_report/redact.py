@@ -9,6 +9,7 @@ once seen under a secret key, and every secret value of a runtime configuration 
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -51,18 +52,39 @@ def _replace_key_value(match: re.Match[str]) -> str:
     return f"{match.group('key')}{match.group('sep')}{quote}{REDACTED}{quote}"
 
 
+# Structures whose JSON is at least this long are redacted once and then served from a memo: a drill's context and
+# findings arrive on every report of every check (three phases each), and walking them again is most of the
+# controller's time in a run of many drills.
+_MEMO_MIN_CHARS = 512
+_MEMO_MAX_ENTRIES = 512
+
+
 class Redactor:
     """Redacts strings and primitive structures; remembers secret values it met under secret keys."""
 
     def __init__(self) -> None:
         self.known: set[str] = set()
+        self._learned: set[str] = set()  # structures already learned from, by their repr
+        self._redacted: dict[tuple[str, int, int], str] = {}  # (repr, what was known then) -> redacted JSON
+        self._sorted: list[str] = []
+        self._sorted_state = (-1, -1)
 
     def remember(self, value: Any) -> None:
         if isinstance(value, str) and len(value) >= 4 and value != REDACTED:
             self.known.add(value)
 
+    def _secrets(self) -> list[str]:
+        """Every secret value known, longest first (a secret holding another is replaced whole); sorted again only
+        when a new one was learned."""
+        remembered = remembered_secrets()
+        state = (len(self.known), len(remembered))
+        if self._sorted_state != state:
+            self._sorted = sorted(self.known | remembered, key=len, reverse=True)
+            self._sorted_state = state
+        return self._sorted
+
     def text(self, value: str) -> str:
-        for secret in sorted(self.known | remembered_secrets(), key=len, reverse=True):
+        for secret in self._secrets():
             if secret in value:
                 value = value.replace(secret, REDACTED)
         if "-----BEGIN " in value:
@@ -74,21 +96,50 @@ class Redactor:
 
     def learn(self, value: Any) -> None:
         """Remember every value found under a secret key in `value` (dicts nested in lists, env-like text)."""
+        key = _memo_key(value)
+        if key is not None and key in self._learned:
+            return  # the same structure again: nothing new to learn
+        self._learn(value)
+        if key is not None:
+            if len(self._learned) >= _MEMO_MAX_ENTRIES:
+                self._learned.clear()
+            self._learned.add(key)
+
+    def _learn(self, value: Any) -> None:
         if isinstance(value, dict):
             for key, item in value.items():
                 if is_secret_key(str(key)) and not isinstance(item, dict | list):
                     self.remember(item if isinstance(item, str) else None)
                 else:
-                    self.learn(item)
+                    self._learn(item)
         elif isinstance(value, list | tuple):
             for item in value:
-                self.learn(item)
+                self._learn(item)
         elif isinstance(value, str):
             for match in _KEY_VALUE.finditer(value):
                 self.remember(match.group("value").strip("'\""))
 
     def value(self, value: Any) -> Any:
         """A copy of a primitive structure with secret values and secret-looking text replaced."""
+        key = _memo_key(value)
+        if key is None:
+            return self._value(value)
+        # Keyed by what was known too: a secret learned since must be scrubbed from a structure seen before.
+        memo = (key, len(self.known), len(remembered_secrets()))
+        cached = self._redacted.get(memo)
+        if cached is not None:
+            return json.loads(cached)  # a fresh copy every time: callers may change what they get
+        redacted = self._value(value)
+        try:  # what JSON cannot hold (a Path, say) is not kept: it is walked every time
+            text = json.dumps(redacted)
+        except (TypeError, ValueError):
+            return redacted
+        if len(self._redacted) >= _MEMO_MAX_ENTRIES:
+            self._redacted.clear()
+        self._redacted[memo] = text
+        return redacted
+
+    def _value(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
@@ -96,9 +147,18 @@ class Redactor:
                 str(key): (REDACTED if is_secret_key(str(key)) and _has_content(item) else self.value(item))
                 for key, item in value.items()
             }
-        if isinstance(value, list | tuple):
+        if isinstance(value, list | tuple):  # through `value`: a large part seen before (a context) is not walked
             return [self.value(item) for item in value]
         return value
+
+
+def _memo_key(value: Any) -> str | None:
+    """A large structure's repr, or None (a small one is walked every time). Unlike JSON, a repr tells a tuple from a
+    list and a key True or 1 from "true" or "1": equal reprs of plain data are equal data."""
+    if not isinstance(value, dict | list | tuple):
+        return None
+    text = repr(value)
+    return text if len(text) >= _MEMO_MIN_CHARS else None
 
 
 _TRIGGERS = (*SECRET_WORDS, "api-key", "private-key", "access-key", "bearer", "basic", "token", "@")

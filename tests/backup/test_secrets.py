@@ -4,6 +4,7 @@ form and by value remembered from the runtime configuration."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,3 +101,40 @@ def test_a_skip_keeps_its_tuple_form_when_its_reason_is_scrubbed() -> None:
     path, line, reason = report.longrepr
     assert (path, line) == ("t.py", 3)
     assert secret not in reason
+
+
+def _context() -> dict[str, Any]:
+    """A drill context as large as real ones, so the redactor's memo takes it."""
+    return {
+        "drill": "file:///b.tar",
+        "env": {"ATLAS_API_KEY": "s3cr3t-value", "ATLAS_LOG_JSON": "true"},
+        "phases": [{"name": f"phase-{i}", "seconds": i / 10} for i in range(40)],
+        "note": "retrying with s3cr3t-later after a 401",
+    }
+
+
+def test_a_structure_seen_again_is_redacted_the_same_and_handed_out_as_a_fresh_copy() -> None:
+    redactor = Redactor()
+    first, second = redactor.value(_context()), redactor.value(_context())
+    assert first == second == Redactor().value(_context())
+    assert first["env"]["ATLAS_API_KEY"] == "<redacted>"
+    first["env"]["ATLAS_API_KEY"] = "changed by a caller"
+    assert redactor.value(_context())["env"]["ATLAS_API_KEY"] == "<redacted>"
+
+
+def test_a_secret_learned_later_is_scrubbed_from_a_structure_seen_before() -> None:
+    redactor = Redactor()
+    assert "s3cr3t-later" in redactor.value(_context())["note"]
+    redactor.learn({"token": "s3cr3t-later"})
+    assert "s3cr3t-later" not in redactor.value(_context())["note"]
+
+
+def test_structures_json_cannot_tell_apart_are_each_walked() -> None:
+    redactor = Redactor()
+    padding = ["x" * 600]
+    as_tuple = {"values": ("Bearer abcdefgh",), "pad": padding}
+    as_list = {"values": ["Bearer abcdefgh"], "pad": padding}
+    bool_key = {True: "ok", "pad": padding}
+    string_key = {"true": "ok", "pad": padding}
+    for value in (as_tuple, as_list, bool_key, string_key, as_tuple, bool_key):
+        assert redactor.value(value) == Redactor().value(value)
