@@ -261,6 +261,7 @@ def _details(drills: list[dict[str, Any]]) -> str:
             ("sandbox", f"{drill['sandbox']} (isolation {drill['isolation']})" if drill["sandbox"] else None),
             ("outcome", f"{drill['outcome']['kind']}: {drill['outcome']['reason']}" if drill["outcome"] else None),
             ("worker crashed", "yes" if drill["crashed"] else None),
+            ("runtime settings the drill overrode", _overrides(drill.get("config_overrides") or [])),
         ]
         rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts if v)
         parts.append(f'<section class="drill" data-drill="{_e(drill["id"])}"><h3><code>{_e(drill["id"])}</code></h3>')
@@ -344,6 +345,35 @@ def _run_facts(report: dict[str, Any]) -> str:
         ("versions", versions),
         ("workers", str(run["workers"])),
         ("pytest exit status", str(run["pytest_exit_status"])),
+        *_plan_facts(run),
     ]
     body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
     return f'<h2>Run</h2><table id="run">{body}<tr><th>images</th><td>{images or "none"}</td></tr></table>'
+
+
+def _overrides(overrides: list[dict[str, Any]]) -> str | None:
+    """`NAME = value (restored value)` for every runtime setting the drill set over the restored configuration."""
+    listed = [
+        f"{o['name']} = {o['drill']}" + (f" (restored {o['restored']})" if o["restored"] is not None else "")
+        for o in overrides
+    ]
+    return "; ".join(listed) or None
+
+
+def _plan_facts(run: dict[str, Any]) -> list[tuple[str, str]]:
+    """The planned drill set and a pick from a folder of backups, as the Markdown report states them."""
+    facts = []
+    planned = run.get("planned")
+    if planned:
+        facts.append(("planned drill set", f"{len(planned['drills'])} drill(s), digest {planned['digest'][:16]}"))
+    pick = run.get("pick")
+    if pick:
+        replay = f"; replay with {pick['replay']}" if pick.get("replay") else ""
+        facts.append(
+            (
+                "pick",
+                f"{pick['mode']} from {pick['folder']}: {len(pick['picked'])} of {len(pick['candidates'])} "
+                f"candidate(s), candidates digest {pick['candidates_digest']}{replay}",
+            )
+        )
+    return facts

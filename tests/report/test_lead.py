@@ -181,3 +181,30 @@ def test_the_junit_failure_starts_with_its_first_cause_relative_to_the_backup() 
     context = next(v for n, v in compact if n == CONTEXT_PROPERTY)
     assert "backup_excluded" not in context
     assert "staging" not in context
+
+
+def test_html_states_the_plan_the_pick_and_the_settings_the_drill_overrode() -> None:
+    report = _report({})
+    report["run"]["planned"] = {"digest": "ab" * 32, "drills": [{"id": DRILL, "manifest_sha256": ""}]}
+    report["run"]["pick"] = {
+        "folder": "/backups",
+        "mode": "random",
+        "seed": 7,
+        "candidates": [{"id": "file:///backups/a.tar", "manifest_sha256": "c" * 64}] * 3,
+        "candidates_digest": "d" * 16,
+        "picked": ["file:///backups/a.tar"],
+        "replay": "--drill-seed 7:dddd",
+    }
+    report["drills"][0]["config_overrides"] = [
+        {"name": "ATLAS_REGISTRY_TTL_MS", "drill": "100", "restored": "15000"},
+        {"name": "ATLAS_BIND", "drill": "127.0.0.1:1234", "restored": None},
+    ]
+    assert not schema_errors(report)
+    html = render_html(report)
+    assert f"1 drill(s), digest {'ab' * 8}" in html
+    assert (
+        "random from /backups: 1 of 3 candidate(s), candidates digest dddddddddddddddd; replay with --drill-seed 7:dddd"
+        in html
+    )
+    assert "ATLAS_REGISTRY_TTL_MS = 100 (restored 15000); ATLAS_BIND = 127.0.0.1:1234" in html
+    assert "planned drill set" not in render_html(_report({}))
