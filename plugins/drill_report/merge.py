@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from atlas_drills.history.prom import PROM_NAME, prometheus_textfile
 from plugins.drill_report import files
 from plugins.drill_report.files import HTML_NAME, JSON_NAME, MD_NAME
 from plugins.drill_report.model import FORMAT, finish_report, schema_errors, versions
@@ -176,10 +177,13 @@ def _shard_gaps(reports: list[tuple[str, dict[str, Any]]]) -> list[str]:
 
 
 def write_merged(report: dict[str, Any], out: Path) -> Path:
-    """Write the merged report (JSON, Markdown, HTML) into `out`, atomically, and return the JSON path."""
+    """Write the merged report (JSON, Markdown, HTML, and the Prometheus textfile a single run writes, with the
+    other runs beside `out` as its history) into `out`, atomically, and return the JSON path."""
     redactor = Redactor()
     report = redactor.value(report)
     out.mkdir(parents=True, exist_ok=True)
     files.atomic_write_text(out / MD_NAME, redactor.text(render_md(report)))
     files.atomic_write_text(out / HTML_NAME, redactor.text(render_html(report)))
-    return files.atomic_write_text(out / JSON_NAME, json.dumps(report, indent=2) + "\n")
+    written = files.atomic_write_text(out / JSON_NAME, json.dumps(report, indent=2) + "\n")
+    files.atomic_write_text(out / PROM_NAME, prometheus_textfile(out.parent, out))
+    return written

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from atlas_drills.history.prom import prometheus_textfile
 from plugins.drill_report.merge import MergeError, merge_reports
 from plugins.drill_report.model import schema_errors
 from plugins.drill_report.plugin import shard_of
@@ -66,6 +67,9 @@ def test_merged_shards_equal_the_unsharded_run(pytester: pytest.Pytester, tmp_pa
     assert [s["shard"]["index"] for s in merged["run"]["shards"]] == [1, 2]
     assert (tmp_path / "merged/drill-report.html").is_file()
     assert (tmp_path / "merged/drill-report.md").is_file()
+    prom = (tmp_path / "merged/drill-report.prom").read_text()
+    assert "atlas_drills_last_run_timestamp_seconds " in prom
+    assert prom == prometheus_textfile(tmp_path, tmp_path / "merged")
 
 
 def _report(pytester: pytest.Pytester, folder: str, *args: str) -> dict[str, Any]:
