@@ -169,11 +169,14 @@ def target_facts(spec: DrillSpec, engine: EngineView) -> dict[str, Any]:
     facts["sandbox"] = {"preference": preference, "resolved": kind, "reason": reason}
     if kind == "docker":
         from atlas_drills.sandbox.network import NetworkSettingError, network_plan_from_env
+        from atlas_drills.sandbox.store_view import StoreSettingError, store_plan_from_env
 
         try:
             network = network_plan_from_env()
             facts["sandbox"]["network"] = {"mode": network.mode, "reach": network.reach_host, "why": network.reason}
-        except NetworkSettingError as exc:
+            store = store_plan_from_env()
+            facts["sandbox"]["store"] = {"mode": store.mode, "why": store.reason}
+        except (NetworkSettingError, StoreSettingError) as exc:
             facts["problem"] = str(exc)
         if image:
             state = _image_state(engine.client, image)
@@ -309,6 +312,8 @@ def render_text(document: dict[str, Any]) -> str:
             if "network" in sandbox:
                 network = sandbox["network"]
                 lines.append(f"  {'network':12} {network['mode']}, reached at {network['reach']} ({network['why']})")
+            if "store" in sandbox:
+                lines.append(f"  {'store':12} {sandbox['store']['mode']} ({sandbox['store']['why']})")
         checks = drill["checks"]
         if checks:
             counts = ", ".join(f"{name} {count}" for name, count in checks.items())

@@ -54,10 +54,10 @@ def store_plan(setting: str | None, docker_host: str | None, network_setting: st
         raise StoreSettingError(f"{STORE_ENV}={setting!r}: expected one of {', '.join(MODES)}")
     if mode != "auto":
         return StorePlan(mode, f"{STORE_ENV}={mode}")
-    network = network_plan(network_setting, docker_host)
-    if network.mode == "host":
-        return StorePlan(MOUNT, f"the engine runs on this machine ({network.reason}): the verified tree is mounted")
-    return StorePlan(COPY, f"the engine may not see this machine's files ({network.reason}): the store is copied")
+    if network_plan(network_setting, docker_host).mode == "host":
+        return StorePlan(MOUNT, "the engine runs on this machine: the verified tree is mounted, never copied")
+    where = f"DOCKER_HOST={docker_host}" if docker_host else f"ATLAS_DRILLS_SANDBOX_NETWORK={network_setting}"
+    return StorePlan(COPY, f"the engine may not see this machine's files ({where}): the store is copied in")
 
 
 def store_plan_from_env(environ: Mapping[str, str] | None = None) -> StorePlan:

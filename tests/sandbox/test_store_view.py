@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from atlas_drills.backup.restore import RestoreResult, restore_backup
+from atlas_drills.plan import DrillSpec
+from atlas_drills.plan_preview import EngineView, setup_problems
 from atlas_drills.sandbox.base import Sandbox, SandboxRequest
 from atlas_drills.sandbox.docker import DockerSandbox
 from atlas_drills.sandbox.local import LocalSandbox
@@ -78,6 +80,16 @@ def test_the_store_is_mounted_where_the_engine_sees_this_machine(
 def test_an_unknown_store_setting_is_refused_naming_the_choices() -> None:
     with pytest.raises(StoreSettingError, match=r"ATLAS_DRILLS_SANDBOX_STORE='bind': expected one of auto, mount"):
         store_plan("bind", None)
+
+
+def test_a_bad_store_setting_is_a_setup_error_of_docker_drills(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ATLAS_DRILLS_SANDBOX_STORE", "bind")
+    engine = EngineView(client=object(), reason="a Docker engine answers")
+    docker_drill = DrillSpec("sample://current", "sample://current", "sample://current", sandbox="docker")
+    local_drill = DrillSpec("sample://current", "sample://current", "sample://current", sandbox="local")
+    (problem,) = setup_problems([docker_drill], engine)
+    assert "ATLAS_DRILLS_SANDBOX_STORE='bind'" in problem
+    assert setup_problems([local_drill], engine) == []
 
 
 def test_an_overlay_refuses_a_path_its_options_cannot_carry(tmp_path: Path) -> None:
