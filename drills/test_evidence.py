@@ -4,6 +4,9 @@ Every restored file is listed in the backup manifest with its digest and belongs
 manifest is bound to the expected release; the release evidence chain (identity, provenance, evidence manifest,
 bundle, packet, signing ledger, dataset governance) holds; the digests the service reports trace to restored
 bytes; and the backup is recent enough to prove today's recoverability (the recovery point objective).
+
+The digest of a restored file is the one the restore hashed as it wrote it (`recorded_digests`): the backup's bytes
+are read once per drill, and these checks read names and small JSON files, never the artifacts again.
 """
 
 from __future__ import annotations
@@ -15,12 +18,11 @@ import pytest
 from atlas_drills.client import AtlasClient
 from atlas_drills.drill.life import RestoredAtlas
 from atlas_drills.drill.reconstructable import reconstruct
-from atlas_drills.drill.restored import STORE, read_json, restored_catalog, restored_manifest
+from atlas_drills.drill.restored import STORE, read_json, recorded_digests, restored_catalog, restored_manifest
 from atlas_drills.evidence import check_release_evidence
 from atlas_drills.expectation import DATASETS_LOCK, IDENTITY, IDENTITY_FIELDS, Expectation
-from atlas_drills.store.canonical import sha256_file
 from atlas_drills.store.explained import explained_by_layout
-from atlas_drills.store.layout import sqlite_path, sqlite_relpath
+from atlas_drills.store.layout import sqlite_relpath
 from atlas_drills.store.not_a_store import not_a_serving_store
 from fixtures.drills import drill_plan
 from fixtures.evidence import DrillEvidence
@@ -31,6 +33,8 @@ pytestmark = pytest.mark.criterion("evidence")
 def test_every_restored_file_is_explained(restored_atlas: RestoredAtlas, evidence: DrillEvidence) -> None:
     staging = restored_atlas.staging
     listed = restored_atlas.restore.manifest.by_path()
+    recorded = recorded_digests(restored_atlas)
+    # Names only: which files are there is a directory listing; what their bytes are is the restore's record.
     present = {p.relative_to(staging).as_posix(): p for p in sorted(staging.rglob("*")) if p.is_file()}
     recovery = restored_atlas.catalog
     if recovery is not None and recovery.rebuilt:
@@ -55,13 +59,15 @@ def test_every_restored_file_is_explained(restored_atlas: RestoredAtlas, evidenc
         "no unlisted file present", expected=[], observed=sorted(set(present) - set(listed)), where="restored tree"
     )
     mismatched = sorted(
-        rel for rel, path in present.items() if rel in listed and sha256_file(path) != listed[rel].sha256
+        f"{rel} ({recorded.lookup(rel)[1] or 'restored with another digest'})"
+        for rel in present
+        if rel in listed and recorded.get(rel) != listed[rel].sha256
     )
     evidence.equal(
         "every file matches its listed digest",
         expected=[],
         observed=mismatched,
-        where="restored tree vs backup-manifest.json",
+        where="restored tree (digests hashed by the restore) vs backup-manifest.json",
     )
     evidence.equal(
         "every file belongs to Atlas's layout",
@@ -150,7 +156,7 @@ def test_the_backup_is_bound_to_the_expected_release(
 
 
 def test_the_release_evidence_chain_holds(restored_atlas: RestoredAtlas, evidence: DrillEvidence) -> None:
-    for finding in check_release_evidence(restored_atlas.staging):
+    for finding in check_release_evidence(restored_atlas.staging, recorded_digests(restored_atlas)):
         evidence.record(
             finding.check,
             finding.ok,
@@ -167,6 +173,7 @@ def test_served_digests_trace_to_restored_bytes(
 ) -> None:
     staging = restored_atlas.staging
     listed = restored_atlas.restore.manifest.by_path()
+    recorded = recorded_digests(restored_atlas)
     lock, _ = read_json(staging, DATASETS_LOCK)
     inputs = {e.get("id"): e.get("checksums", {}) for e in (lock.get("entries", []) if isinstance(lock, dict) else [])}
     catalog, problem = restored_catalog(staging)
@@ -174,9 +181,10 @@ def test_served_digests_trace_to_restored_bytes(
         where = f"GET /v1/datasets/{dataset.canonical}?include_bom=1"
         answer = atlas.dataset(dataset, include_bom="1")
         item = answer.json().get("data", {}).get("item", {}) if answer.status == 200 else {}
-        restored_sqlite = sqlite_path(staging / STORE, dataset)
-        actual = sha256_file(restored_sqlite) if restored_sqlite.exists() else "missing"
-        backed_up = listed.get(f"{STORE}/{sqlite_relpath(dataset)}")
+        restored_sqlite = f"{STORE}/{sqlite_relpath(dataset)}"
+        digest, problem = recorded.lookup(restored_sqlite)
+        actual = digest or problem
+        backed_up = listed.get(restored_sqlite)
         evidence.equal(
             f"{dataset.canonical} served SQLite digest is the restored file's and the backup's",
             expected={"served": actual, "artifact_db_hash": actual, "backup manifest": actual},

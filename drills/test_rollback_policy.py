@@ -17,6 +17,7 @@ from atlas_drills.drill.life import RestoredAtlas
 from atlas_drills.drill.restored import (
     STORE,
     read_json,
+    recorded_digests,
     restored_catalog,
     restored_manifest,
     schema_problems,
@@ -59,12 +60,11 @@ def _ids(items: Any) -> list[str]:
 def test_the_restored_policy_is_the_expected_one(
     restored_atlas: RestoredAtlas, expectation: Expectation, evidence: DrillEvidence
 ) -> None:
-    path = restored_atlas.staging / ROLLBACK_POLICY
-    restored = path.read_bytes() if path.exists() else None
+    restored, unrecorded = recorded_digests(restored_atlas).lookup(ROLLBACK_POLICY)
     evidence.equal(
         "policy byte-identical to the expected release's",
-        expected=sha256_file(expectation.root / ROLLBACK_POLICY),
-        observed=sha256_file(path) if restored is not None else "missing",
+        expected=sha256_file(expectation.root / ROLLBACK_POLICY),  # the expectation's file: not part of the backup
+        observed=restored or unrecorded,
         where=ROLLBACK_POLICY,
     )
     policy, problem = read_json(restored_atlas.staging, ROLLBACK_POLICY)
@@ -235,11 +235,12 @@ def test_every_manifest_lock_and_marker_matches_the_artifact_bytes(
     restored_atlas: RestoredAtlas, evidence: DrillEvidence
 ) -> None:
     staging = restored_atlas.staging
+    recorded = recorded_digests(restored_atlas)  # the artifact bytes as the restore hashed them: not read again
     for dataset in store_dataset_dirs(staging):
         evidence.equal(
             "publish sidecars match the artifact bytes",
             expected=[],
-            observed=sidecar_problems(staging, dataset),
+            observed=sidecar_problems(staging, dataset, recorded),
             where=f"store/{dataset.directory}/derived",
         )
     evidence.assert_ok()

@@ -12,21 +12,27 @@ modes (the plan's `catalog` setting, or `--drill-catalog`):
 A rebuilt catalog is only trusted when its epoch equals the expected release's: the expectation's own catalog when
 it holds a store, else the restored `catalog.sha256` (which the restore verified against the backup manifest), else
 the digest the backup manifest lists for `catalog.json`. When it does not match, the datasets that differ are named.
+
+Nothing here reads an artifact: whether a dataset is sealed is decided from the digests the restore verified, and
+the digests of the files a rebuild writes are recorded (`CatalogRecovery.written`) so the checks need not read them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from atlas_drills.backup.manifest import BackupManifest
+from atlas_drills.store.canonical import sha256_hex
 from atlas_drills.store.catalog import Catalog, check_catalog_checksum, parse_catalog, read_catalog_checksum
 from atlas_drills.store.errors import StoreError
 from atlas_drills.store.layout import CATALOG_CHECKSUM_FILE, CATALOG_FILE
-from atlas_drills.store.rebuild import CatalogRebuild, classify, rebuild_catalog, write_rebuilt
+from atlas_drills.store.rebuild import CatalogRebuild, classify, rebuild_catalog, rebuilt_files, write_rebuilt
+from atlas_drills.store.recorded import RecordedDigests
 
 RESTORE = "restore"
 REBUILD_IF_LOST = "rebuild-if-lost"
@@ -84,6 +90,9 @@ class CatalogRecovery:
     left_out: list[dict[str, object]] = field(default_factory=list)  # rebuilt: staged or quarantined, with why
     differing: list[str] = field(default_factory=list)  # expected vs served, both ways, named
     checks: list[CatalogCheck] = field(default_factory=list)
+    # sha256 of every file the recovery wrote (relative to the store root), hashed from the bytes it wrote: the
+    # restore's record does not hold them, and the checks must not read them back for their digests.
+    written: dict[str, str] = field(default_factory=dict)
 
     @property
     def rebuilt(self) -> bool:
@@ -166,29 +175,45 @@ def _differing(expected: ExpectedEpoch, served: Catalog, rebuild: CatalogRebuild
     return []
 
 
-def recover_catalog(mode: str, store_root: Path, expect_root: Path, manifest: BackupManifest) -> CatalogRecovery:
-    """Check the restored catalog and, as the mode says, rebuild it in place; prove the epoch."""
+def recover_catalog(
+    mode: str,
+    store_root: Path,
+    expect_root: Path,
+    manifest: BackupManifest,
+    restored_digests: Mapping[str, str] | None = None,
+) -> CatalogRecovery:
+    """Check the restored catalog and, as the mode says, rebuild it in place; prove the epoch.
+
+    `restored_digests`: the restore's record (`RestoreResult.digests`, relative to the backup's root). Without it,
+    the backup manifest's listing stands in for it: this runs on a tree just restored from `manifest`, and a restore
+    succeeds only when it wrote every listed file with its listed digest."""
     if mode not in CATALOG_MODES:
         raise ValueError(f"catalog mode {mode!r}: expected one of {', '.join(CATALOG_MODES)}")
     began = time.monotonic()
+    if restored_digests is None:
+        restored_digests = {entry.path: entry.sha256 for entry in manifest.files}
+    recorded = RecordedDigests(store_root.parent, restored_digests).under(store_root.name)
+    written: dict[str, str] = {}
     restored, problem = restored_catalog_problem(store_root)
     expected = expected_epoch(expect_root, store_root, manifest)
     must_rebuild = mode == REBUILD or (mode == REBUILD_IF_LOST and problem is not None)
     rebuild: CatalogRebuild | None = None
     checks: list[CatalogCheck] = []
     if must_rebuild:
-        rebuild = rebuild_catalog(store_root)
+        rebuild = rebuild_catalog(store_root, recorded)
+        files = rebuilt_files(rebuild, store_root / CATALOG_FILE)
         write_rebuilt(rebuild, store_root / CATALOG_FILE)
+        written = {str(path.relative_to(store_root)): sha256_hex(data) for path, data in files.items()}
         served: Catalog | None = rebuild.catalog
         # Read back what the target will load: every entry must name a sealed dataset, nothing staged or quarantined.
-        written, unreadable = restored_catalog_problem(store_root)
-        entered = written.dataset_ids() if written else []
-        unsealed = [f"{d.canonical} ({classify(store_root, d).state})" for d in entered]
+        read_back, unreadable = restored_catalog_problem(store_root)
+        entered = read_back.dataset_ids() if read_back else []
+        unsealed = [f"{d.canonical} ({classify(store_root, d, recorded).state})" for d in entered]
         unsealed = [u for u in unsealed if not u.endswith("(sealed)")]
         checks.append(
             CatalogCheck(
                 "the rebuilt catalog, read back, lists only sealed datasets",
-                written is not None and not unsealed,
+                read_back is not None and not unsealed,
                 "entries whose manifest, lock and immutability marker match the bytes",
                 unreadable or (unsealed or [d.canonical for d in entered]),
             )
@@ -198,7 +223,7 @@ def recover_catalog(mode: str, store_root: Path, expect_root: Path, manifest: Ba
         checks.append(
             CatalogCheck("restored catalog loads as Atlas loads it", problem is None, "sound", problem or "sound")
         )
-    recovery = CatalogRecovery(mode, "rebuilt" if must_rebuild else "restored", problem)
+    recovery = CatalogRecovery(mode, "rebuilt" if must_rebuild else "restored", problem, written=written)
     recovery.expected_epoch = expected.epoch
     recovery.expected_source = expected.source
     if served is not None:

@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atlas_drills.schemas import problems
 from atlas_drills.store.catalog import Catalog, parse_catalog
 from atlas_drills.store.dataset_id import DatasetId
 from atlas_drills.store.errors import StoreError
-from atlas_drills.store.layout import derived_dir, manifest_path
+from atlas_drills.store.layout import DERIVED_DIR, derived_dir, manifest_path
 from atlas_drills.store.manifest import ArtifactManifest, parse_manifest
+from atlas_drills.store.recorded import RecordedDigests
 from atlas_drills.store.sidecars import check_publish_sidecars
 
+if TYPE_CHECKING:
+    from atlas_drills.drill.life import RestoredAtlas
+
 STORE = "store"
+
+
+def recorded_digests(restored_atlas: RestoredAtlas) -> RecordedDigests:
+    """The sha256 of every file of the restored tree, without reading it: what the restore hashed as it wrote each
+    file (each verified against the backup manifest), and what the drill wrote after it (a rebuilt catalog)."""
+    by_path = dict(restored_atlas.restore.digests)
+    recovery = restored_atlas.catalog
+    if recovery is not None:
+        by_path.update({f"{STORE}/{name}": sha for name, sha in recovery.written.items()})
+    return RecordedDigests(restored_atlas.staging, by_path)
 
 
 def read_json(root: Path, relpath: str) -> tuple[Any, str | None]:
@@ -58,10 +72,17 @@ def store_dataset_dirs(staging: Path) -> list[DatasetId]:
     return found
 
 
-def sidecar_problems(staging: Path, dataset: DatasetId) -> list[str]:
+def sidecar_problems(staging: Path, dataset: DatasetId, recorded: RecordedDigests | None = None) -> list[str]:
     """Every way the dataset's publish sidecars (manifest.lock, immutability marker, lifecycle) disagree with its
-    restored bytes."""
-    return [str(v) for v in check_publish_sidecars(derived_dir(staging / STORE, dataset), dataset)]
+    restored bytes. With `recorded` (`recorded_digests`), the artifact's digests are the ones the restore verified,
+    and the artifact is not read again; without it, both files are read and hashed."""
+    derived = derived_dir(staging / STORE, dataset)
+    if recorded is None:
+        return [str(v) for v in check_publish_sidecars(derived, dataset)]
+    actual, unverified = recorded.under(STORE).artifact(f"{dataset.directory}/{DERIVED_DIR}")
+    if actual is None:
+        return [str(v) for v in unverified]
+    return [str(v) for v in check_publish_sidecars(derived, dataset, actual)]
 
 
 def schema_problems(document: Any, schema_name: str) -> list[str]:

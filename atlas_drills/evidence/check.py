@@ -19,9 +19,10 @@ from atlas_drills.evidence.release_dir import ReleaseDir
 from atlas_drills.evidence.schemas import validate_in
 from atlas_drills.evidence.verify_rules import check_verify_rules
 from atlas_drills.findings import Finding
+from atlas_drills.store.recorded import RecordedDigests
 
 
-def check_release_evidence(root: Path) -> list[Finding]:
+def check_release_evidence(root: Path, recorded: RecordedDigests | None = None) -> list[Finding]:
     """Every link of the release evidence chain under `root` (the folder holding `ops/`), passed ones too.
 
     Order: schema validation of each release file (against the schema the release ships, else the suite's own),
@@ -30,8 +31,11 @@ def check_release_evidence(root: Path) -> list[Finding]:
     exist, what the policy demands), the evidence tarball, the packet, the signing ledger, release verification,
     and the dataset governance files. Never raises on hostile content: a missing file, bad JSON, a path escaping
     `root` or an unsafe tarball member is a failed finding.
+
+    `recorded`: the digests a restore verified for the files under `root`; a file's digest is then looked up, not
+    read (see `ReleaseDir.digest`).
     """
-    release = ReleaseDir(root)
+    release = ReleaseDir(root, recorded)
     return [
         *validate_in(release),
         *check_identity(release),

@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from atlas_drills.evidence.paths import BUNDLE, BUNDLE_PREFIX
 from atlas_drills.store.canonical import sha256_file
+from atlas_drills.store.recorded import RecordedDigests
 
 MAX_JSON_BYTES: Final = 64 << 20  # release metadata files are small; a huge one is hostile, not evidence
 _CHUNK: Final = 1 << 20
@@ -108,8 +109,9 @@ def _hash_member(tar: tarfile.TarFile, info: tarfile.TarInfo) -> str:
 class ReleaseDir:
     """Read-only view of a release folder; loads are cached so each file is read once per check."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, recorded: RecordedDigests | None = None) -> None:
         self.root = root
+        self.recorded = recorded
         self._real_root = root.resolve()
         self._loaded: dict[str, Loaded] = {}
         self._bundle: BundleIndex | None = None
@@ -197,6 +199,11 @@ class ReleaseDir:
         path, problem = self.file(relpath)
         if path is None:
             return None, problem
+        if self.recorded is not None:
+            # The file was restored: its digest is the one the restore verified while writing it. A file the record
+            # does not hold was not restored, and its bytes vouch for nothing.
+            digest, unrecorded = self.recorded.lookup(path.relative_to(self._real_root).as_posix())
+            return digest, f"{relpath}: {unrecorded}" if unrecorded else ""
         try:
             return sha256_file(path), ""
         except OSError as exc:

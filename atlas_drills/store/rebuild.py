@@ -29,6 +29,7 @@ from atlas_drills.store.layout import (
     MANIFEST_LOCK_FILE,
     SQLITE_FILE,
 )
+from atlas_drills.store.recorded import RecordedDigests
 from atlas_drills.store.sidecars import ArtifactDigests, check_seal
 
 SEALED = "sealed"
@@ -77,8 +78,10 @@ def _folder_dataset(folder: Path) -> DatasetId | None:
         return None
 
 
-def classify(store_root: Path, dataset: DatasetId) -> DatasetFolder:
-    """Whether the dataset folder is sealed, staged or quarantined, with every reason it is not sealed."""
+def classify(store_root: Path, dataset: DatasetId, recorded: RecordedDigests | None = None) -> DatasetFolder:
+    """Whether the dataset folder is sealed, staged or quarantined, with every reason it is not sealed. `recorded`
+    (relative to `store_root`): the artifact digests a restore verified, so the artifact is not read again; a file
+    the record does not vouch for cannot be sealed. Without it, the artifact files are read and hashed."""
     derived = store_root / dataset.directory / DERIVED_DIR
     temporaries = sorted(p.name for p in derived.glob("*.tmp")) if derived.is_dir() else []
     missing = [name for name in _SEAL_FILES if not (derived / name).is_file()]
@@ -86,14 +89,21 @@ def classify(store_root: Path, dataset: DatasetId) -> DatasetFolder:
         reasons = [f"publish temporary {name} left" for name in temporaries]
         reasons += [f"{name} missing" for name in missing]
         return DatasetFolder(dataset, STAGED, tuple(reasons))
-    violations = check_seal(derived, dataset, ArtifactDigests.of_files(derived))
+    if recorded is None:
+        actual = ArtifactDigests.of_files(derived)
+    else:
+        known, unverified = recorded.artifact(f"{dataset.directory}/{DERIVED_DIR}")
+        if known is None:
+            return DatasetFolder(dataset, QUARANTINED, tuple(f"{v.field}: {v.observed}" for v in unverified))
+        actual = known
+    violations = check_seal(derived, dataset, actual)
     if violations:
         broken = tuple(f"{v.field}: expected {v.expected}, observed {v.observed}" for v in violations)
         return DatasetFolder(dataset, QUARANTINED, broken)
     return DatasetFolder(dataset, SEALED)
 
 
-def survey_store(store_root: Path) -> tuple[list[DatasetFolder], list[str]]:
+def survey_store(store_root: Path, recorded: RecordedDigests | None = None) -> tuple[list[DatasetFolder], list[str]]:
     """Every dataset folder of the store, classified, in Atlas's dataset order; and the folders at dataset depth
     that do not name a valid dataset."""
     folders: list[DatasetFolder] = []
@@ -105,16 +115,17 @@ def survey_store(store_root: Path) -> tuple[list[DatasetFolder], list[str]]:
         if dataset is None:
             skipped.append(str(folder.relative_to(store_root)))
             continue
-        folders.append(classify(store_root, dataset))
+        folders.append(classify(store_root, dataset, recorded))
     folders.sort(key=lambda f: f.dataset)
     return folders, skipped
 
 
-def rebuild_catalog(store_root: Path) -> CatalogRebuild:
-    """The catalog Atlas's `catalog promote` would build from the store's sealed datasets."""
+def rebuild_catalog(store_root: Path, recorded: RecordedDigests | None = None) -> CatalogRebuild:
+    """The catalog Atlas's `catalog promote` would build from the store's sealed datasets (`recorded`: see
+    `classify`)."""
     if not store_root.is_dir():
         raise FileNotFoundError(f"{store_root}: no such store folder")
-    folders, skipped = survey_store(store_root)
+    folders, skipped = survey_store(store_root, recorded)
     catalog = Catalog.of([f.dataset for f in folders if f.state == SEALED])
     return CatalogRebuild(catalog, tuple(folders), tuple(skipped))
 
@@ -126,10 +137,16 @@ def checksum_path_for(catalog_file: Path) -> Path:
     return catalog_file.with_name(catalog_file.name + ".sha256")
 
 
+def rebuilt_files(rebuild: CatalogRebuild, catalog_file: Path) -> dict[Path, bytes]:
+    """What `write_rebuilt` writes: the catalog's canonical bytes, then its checksum file (the epoch)."""
+    return {
+        catalog_file: rebuild.catalog.canonical_file_bytes(),
+        checksum_path_for(catalog_file): f"{rebuild.catalog.epoch}\n".encode(),
+    }
+
+
 def write_rebuilt(rebuild: CatalogRebuild, catalog_file: Path) -> Path:
-    """Write the rebuilt catalog's canonical bytes and its checksum file (the epoch) atomically; returns the
-    checksum file's path."""
-    checksum = checksum_path_for(catalog_file)
-    atomic_write(catalog_file, rebuild.catalog.canonical_file_bytes())
-    atomic_write(checksum, f"{rebuild.catalog.epoch}\n".encode())
-    return checksum
+    """Write the rebuilt catalog and its checksum file atomically; returns the checksum file's path."""
+    for path, data in rebuilt_files(rebuild, catalog_file).items():
+        atomic_write(path, data)
+    return checksum_path_for(catalog_file)

@@ -17,6 +17,7 @@ from atlas_drills.store.catalog import Catalog, read_catalog
 from atlas_drills.store.dataset_id import DatasetId
 from atlas_drills.store.layout import IMMUTABLE_MARKER_FILE, derived_dir
 from atlas_drills.store.rebuild import CatalogRebuild, rebuild_catalog
+from atlas_drills.store.recorded import RecordedDigests
 
 
 @pytest.fixture
@@ -83,8 +84,8 @@ def test_a_rebuilt_catalog_that_lets_an_unsealed_dataset_in_fails_the_read_back(
     (derived_dir(store, staged) / IMMUTABLE_MARKER_FILE).unlink()
     real = rebuild_catalog
 
-    def letting_it_in(root: Path) -> CatalogRebuild:
-        rebuild = real(root)
+    def letting_it_in(root: Path, recorded: RecordedDigests | None = None) -> CatalogRebuild:
+        rebuild = real(root, recorded)
         return CatalogRebuild(Catalog.of([*rebuild.sealed, staged]), rebuild.folders)
 
     monkeypatch.setattr(catalog_recovery, "rebuild_catalog", letting_it_in)
