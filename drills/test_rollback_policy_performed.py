@@ -13,7 +13,7 @@ import pytest
 
 from atlas_drills.client import AtlasClient
 from atlas_drills.drill.life import RestoredAtlas
-from atlas_drills.drill.restored import restored_catalog, sidecar_problems
+from atlas_drills.drill.restored import recorded_digests, restored_catalog, sidecar_problems
 from atlas_drills.drill.served import catalog_epoch, listed_datasets, wait_until
 from atlas_drills.expectation import Expectation
 from atlas_drills.store.history import catalog_files, longest_history, release_history
@@ -65,7 +65,7 @@ def test_a_rollback_follows_the_policy_and_can_be_undone(
     evidence.equal(
         "validate_manifest_lock_integrity",
         expected=[],
-        observed=sidecar_problems(staging, previous),
+        observed=sidecar_problems(staging, previous, recorded_digests(restored_atlas)),
         where=f"store/{previous.directory}/derived",
     )
     epoch_before = catalog_epoch(atlas, previous)

@@ -68,9 +68,11 @@ class RestoredAtlas:
 
     @property
     def verified_store(self) -> dict[str, str]:
-        """The restore's record of the store it verified: sha256 by path relative to the store root."""
+        """The record of the store as the drill left it before serving: sha256 by path relative to the store root,
+        as the restore verified each file, and as a catalog rebuild wrote its own."""
         prefix = "store/"
-        return {path[len(prefix) :]: sha for path, sha in self.restore.digests.items() if path.startswith(prefix)}
+        digests = {path[len(prefix) :]: sha for path, sha in self.restore.digests.items() if path.startswith(prefix)}
+        return {**digests, **(self.catalog.written if self.catalog is not None else {})}
 
 
 @contextmanager
@@ -207,7 +209,7 @@ class DrillLife:
                 with self.clock.phase("catalog"):
                     catalog = recover_catalog(
                         setup.drill.catalog, self._restore.staging / "store", setup.prepared.expect_root,
-                        self._restore.manifest,
+                        self._restore.manifest, self._restore.digests,
                     )  # fmt: skip
             choice = sandbox_choice(setup.drill, target, setup.shared)
             request = SandboxRequest(
