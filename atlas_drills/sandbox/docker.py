@@ -309,6 +309,11 @@ class DockerSandbox(Sandbox):
         )
         return Mount(store_path, self._volume.name, type="volume")
 
+    @property
+    def mounts_store(self) -> bool:
+        """The container sees the restored tree itself (a mount), not a copy of it."""
+        return self.store_plan.mounted
+
     def store_changes(self, verified: Mapping[str, str]) -> list[str]:
         if self.overlay is not None:  # the upper layer holds every change, and nothing else
             return overlay_changes(self.overlay.upper)

@@ -14,6 +14,7 @@ process belongs to it), so only its restored tree is kept. `atlas-drills sandbox
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -67,12 +68,21 @@ def keep_sandbox(
     folder.mkdir(parents=True)
     kind = str(getattr(sandbox, "kind", "local"))
     kept_staging = folder / "staging"
+    note = None
     if kind == "docker":
-        shutil.move(str(staging), kept_staging)  # the container has its own copy: the tree can move
+        renamed = _move(staging, kept_staging)
+        if not renamed and getattr(sandbox, "mounts_store", False):
+            # The container mounts the tree where it was: moved to another file system, it would serve nothing.
+            sandbox.stop()
+            note = (
+                f"the container was not kept: it served the restored tree from {staging}, on another file system "
+                f"than the kept root {root}; set {KEPT_DIR_ENV} to a folder on the same file system as the drill's "
+                "temporary folder (pytest --basetemp) to keep containers too"
+            )
     else:
         sandbox.stop()  # a process of this run cannot outlive it; its tree can
-        shutil.move(str(staging), kept_staging)
-    container_id = str(getattr(sandbox, "container_id", "") or "")
+        _move(staging, kept_staging)
+    container_id = str(getattr(sandbox, "container_id", "") or "") if note is None else ""
     enter = [f"cd {kept_staging}"]
     if kind == "docker" and container_id:
         enter = [
@@ -81,14 +91,14 @@ def keep_sandbox(
             f"curl {sandbox.base_url}/readyz",
             *enter,
         ]
-    else:
+    elif kind != "docker":
         enter.append(_serve_again(sandbox.request.target, kept_staging))
     record = {
         "drill": drill_id,
         "run_id": run_id,
         "kind": kind,
         "container_id": container_id or None,
-        "base_url": sandbox.base_url if kind == "docker" else None,
+        "base_url": sandbox.base_url if container_id else None,
         "staging": str(kept_staging),
         "kept_at": _iso(time.time()),
         "expires_at": _iso(until),
@@ -96,8 +106,23 @@ def keep_sandbox(
         "enter": enter,
         "remove": f"atlas-drills sandbox rm {folder.name}",
     }
+    if note is not None:
+        record["note"] = note
     (folder / RECORD_NAME).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return record
+
+
+def _move(source: Path, destination: Path) -> bool:
+    """Move a tree; True when it was renamed in place (same file system: whatever mounts it follows it), False when
+    it had to be copied and removed."""
+    try:
+        source.rename(destination)
+        return True
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+    shutil.move(str(source), destination)
+    return False
 
 
 def _serve_again(target: Any, staging: Path) -> str:

@@ -4,6 +4,7 @@ finds and removes them. Nothing is kept by default."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -22,7 +23,7 @@ from atlas_drills.plan import PROJECT_ROOT
 from atlas_drills.sample import SampleRelease
 from atlas_drills.sandbox.base import free_port
 from atlas_drills.sandbox.docker import LABEL_PREFIX, MANAGED_LABEL
-from atlas_drills.sandbox.keep import KeepError, KeptSandbox, is_kept, kept_sandboxes, parse_duration
+from atlas_drills.sandbox.keep import KeepError, KeptSandbox, is_kept, keep_sandbox, kept_sandboxes, parse_duration
 from atlas_drills.sandbox.sweep import sweep
 
 KEEP_LABEL = f"{LABEL_PREFIX}.keep-until"
@@ -139,6 +140,8 @@ def test_a_failed_drill_is_kept_and_listed_and_removed(  # noqa: PLR0917 - fixtu
     assert container.labels[KEEP_LABEL] == str(int(record["expires_epoch"]))
     assert record["base_url"].startswith("http://127.0.0.1:")
     assert requests.get(record["base_url"] + "/healthz", timeout=5).status_code == 200  # enter it: it still serves
+    # ... the kept tree: the container mounts it, and it moved along
+    assert container.exec_run(["ls", "/srv/atlas/store/catalog.json"]).exit_code == 0
     assert (Path(record["staging"]) / "store" / "catalog.json").is_file()
     assert f"docker exec -it {record['container_id'][:12]} sh" in record["enter"]
 
@@ -211,3 +214,53 @@ def _answers(url: str, tries: int = 300) -> bool:  # up to about 30 s: a loaded 
         except requests.ConnectionError:
             time.sleep(0.1)
     return False
+
+
+class _MountingSandbox:
+    """What keep_sandbox asks of a Docker sandbox whose container mounts the restored tree."""
+
+    kind = "docker"
+    mounts_store = True
+    container_id = "c0ffee" * 10
+    base_url = "http://127.0.0.1:1"
+
+    def __init__(self) -> None:
+        self.stopped = False
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+def test_a_mounting_container_is_not_kept_when_its_tree_must_cross_file_systems(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staging = tmp_path / "work" / "staging"
+    (staging / "store").mkdir(parents=True)
+    (staging / "store" / "catalog.json").write_text("{}")
+
+    def cross_device(self: Path, target: Path) -> Path:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(Path, "rename", cross_device)
+    sandbox = _MountingSandbox()
+    record = keep_sandbox(
+        sandbox, staging, drill_id="d", run_id="r", slug="d", until=time.time() + 60, root=tmp_path / "kept"
+    )
+    assert sandbox.stopped, "a container whose mounted tree is gone would serve nothing"
+    assert record["container_id"] is None
+    assert record["base_url"] is None
+    assert "ATLAS_DRILLS_KEPT_DIR" in record["note"]
+    assert (Path(record["staging"]) / "store" / "catalog.json").read_text() == "{}"
+    assert not staging.exists()
+
+
+def test_a_mounting_container_is_kept_when_its_tree_is_renamed(tmp_path: Path) -> None:
+    staging = tmp_path / "work" / "staging"
+    (staging / "store").mkdir(parents=True)
+    sandbox = _MountingSandbox()
+    record = keep_sandbox(
+        sandbox, staging, drill_id="d", run_id="r", slug="d", until=time.time() + 60, root=tmp_path / "kept"
+    )
+    assert not sandbox.stopped
+    assert record["container_id"] == sandbox.container_id
+    assert "note" not in record
