@@ -11,7 +11,6 @@ restore write elsewhere. The backup is opened read-only and never modified.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import time
@@ -33,11 +32,15 @@ from atlas_drills.backup.errors import (
 )
 from atlas_drills.backup.interrupts import interruptible, signals_held
 from atlas_drills.backup.manifest import MANIFEST_NAME, BackupManifest, ManifestInvalid, parse_backup_manifest
+from atlas_drills.backup.pipeline import HashWritePipeline, MemberWork
 from atlas_drills.backup.rules import MemberLedger, header_finding, normalized_name
 from atlas_drills.backup.tarstream import DEFAULT_BUFFER, DIRECTORY, FILE, Limits, MemberHeader
 
 _DIRECTORY_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _CREATE_FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+# Buffers the reader cycles through: one being read into, the others being hashed and written. Four keep both
+# workers fed through the jitter of a shared machine; memory is 4 x buffer_size.
+_RING_BUFFERS: Final = 4
 
 
 @dataclass(frozen=True)
@@ -153,32 +156,45 @@ class StagingWriter:
         self._folders.clear()
 
 
-def _write_all(fd: int, chunk: memoryview) -> None:
-    while chunk:
-        chunk = chunk[os.write(fd, chunk) :]
-
-
-def extract_member(stream: MemberStream, staging: StagingWriter, name: str, header: MemberHeader, sha256: str) -> int:
-    """Write the current member to staging while hashing it; refuse on a digest or length mismatch. Returns the
-    number of bytes written."""
-    digest = hashlib.sha256()
-    written = 0
+def extract_member(
+    stream: MemberStream,
+    staging: StagingWriter,
+    name: str,
+    header: MemberHeader,
+    sha256: str,
+    *,
+    pipeline: HashWritePipeline,
+) -> int:
+    """Write the current member to staging while hashing it (both on the pipeline's workers, while the next chunk
+    is read); refuse on a digest or length mismatch. Returns the number of bytes written."""
     fd = staging.create(name, bool(header.mode & 0o111))
+    work = MemberWork(fd)
+    written = 0
     try:
         for chunk in stream.data():
-            digest.update(chunk)
-            try:
-                _write_all(fd, chunk)
-            except OSError as exc:  # ENOSPC, EFBIG, EDQUOT, EIO: the disk, not the backup
-                raise BackupEnvironmentError(staging.root / name, "write", exc) from exc
+            pipeline.submit(work, chunk)
             written += len(chunk)
+            _raise_worker_error(work, staging.root / name)
+        pipeline.settle(work)
+        _raise_worker_error(work, staging.root / name)
+    except BaseException:
+        pipeline.cancel()  # nothing may still be writing when the file is closed and staging discarded
+        raise
     finally:
         os.close(fd)
     if written != header.size:
         raise refuse(name, Rule.SIZE_MISMATCH, f"{header.size} bytes", f"{written} bytes")
-    if digest.hexdigest() != sha256:
-        raise refuse(name, Rule.DIGEST_MISMATCH, sha256, digest.hexdigest())
+    observed = work.digest.hexdigest()
+    if observed != sha256:
+        raise refuse(name, Rule.DIGEST_MISMATCH, sha256, observed)
     return written
+
+
+def _raise_worker_error(work: MemberWork, path: Path) -> None:
+    if work.write_error is not None:  # ENOSPC, EFBIG, EDQUOT, EIO: the disk, not the backup
+        raise BackupEnvironmentError(path, "write", work.write_error) from work.write_error
+    if work.failure is not None:
+        raise work.failure
 
 
 def _prepare_staging(staging: Path) -> tuple[Path, bool]:
@@ -252,6 +268,8 @@ def _extract_all(
     ledger = MemberLedger(manifest)
     listed = manifest.by_path()
     writer = StagingWriter(root)
+    pipeline = HashWritePipeline()
+    stream.lend(_RING_BUFFERS, pipeline.before_reuse)
     files = restored = 0
     try:
         while (header := stream.next_member()) is not None:
@@ -263,7 +281,7 @@ def _extract_all(
                 if name:
                     writer.folder(name)
                 continue
-            restored += extract_member(stream, writer, name, header, listed[name].sha256)
+            restored += extract_member(stream, writer, name, header, listed[name].sha256, pipeline=pipeline)
             digests[name] = listed[name].sha256  # verified equal by extract_member
             files += 1
         missing = ledger.missing()
@@ -273,5 +291,6 @@ def _extract_all(
             raise refuse(first.member, first.rule, first.expected, f"absent ({count} listed file(s) missing)")
         stream.finish()
     finally:
+        pipeline.close()
         writer.close()
     return files, restored
