@@ -20,24 +20,37 @@ import queue
 import signal
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Final
 
+from atlas_drills.backup.errors import BackupEnvironmentError
 from atlas_drills.backup.interrupts import signals_held
 
 # Signals are the main thread's business (interruptible, signals_held): workers never run a Python handler, so a
 # signal that arrives while the main thread holds them stays pending instead of interrupting a cleanup.
 _HELD: Final = {signal.SIGINT, signal.SIGTERM}
+# Buffers the reader cycles through: one being read into, the others being hashed and written. Eight keep both
+# workers fed through the scheduling jitter of a busy machine; memory is 8 x buffer_size (8 MiB by default).
+RING_BUFFERS: Final = 8
 
 
 class MemberWork:
     """One member's file and running digest, shared by the main thread and the two workers."""
 
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
+    def __init__(self, fd: int | None) -> None:
+        self.fd = fd  # None: hash only
         self.digest = hashlib.sha256()
         self.in_flight = 0  # tasks queued or running, under the pipeline's lock
         self.write_error: OSError | None = None
         self.failure: BaseException | None = None  # anything else a worker hit (a bug, MemoryError)
+
+    def check(self, path: Path, action: str) -> None:
+        """Raise, on the main thread, what a worker hit: a write error as `BackupEnvironmentError` naming `path`
+        (ENOSPC, EFBIG, EDQUOT, EIO: the disk, not the backup), anything else as it was."""
+        if self.write_error is not None:
+            raise BackupEnvironmentError(path, action, self.write_error) from self.write_error
+        if self.failure is not None:
+            raise self.failure
 
 
 _Task = tuple[MemberWork, memoryview] | None
@@ -69,12 +82,14 @@ class HashWritePipeline:
     def submit(self, work: MemberWork, view: memoryview) -> None:
         """Queue `view` for hashing and writing. It must stay untouched until `before_reuse` of its buffer."""
         key = id(view.obj)
+        tasks = 1 if work.fd is None else 2
         with self._lock:
-            self._busy[key] = self._busy.get(key, 0) + 2
-            work.in_flight += 2
-            self._in_flight += 2
+            self._busy[key] = self._busy.get(key, 0) + tasks
+            work.in_flight += tasks
+            self._in_flight += tasks
         self._hashing.put((work, view))
-        self._writing.put((work, view))
+        if work.fd is not None:
+            self._writing.put((work, view))
 
     def before_reuse(self, buffer: bytearray) -> None:
         """Wait until both workers are done with every view of `buffer` (the reader is about to overwrite it)."""
@@ -138,10 +153,11 @@ def write_some(fd: int, data: memoryview) -> int:
 
 
 def _write(work: MemberWork, view: memoryview) -> None:
-    if work.write_error is not None:
+    fd = work.fd
+    if work.write_error is not None or fd is None:
         return  # the main thread refuses at its next look; the rest of this member is not worth writing
     try:
         while view:
-            view = view[write_some(work.fd, view) :]
+            view = view[write_some(fd, view) :]
     except OSError as exc:  # ENOSPC, EFBIG, EDQUOT, EIO: the disk, not the backup
         work.write_error = exc

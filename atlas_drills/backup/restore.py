@@ -32,15 +32,12 @@ from atlas_drills.backup.errors import (
 )
 from atlas_drills.backup.interrupts import interruptible, signals_held
 from atlas_drills.backup.manifest import MANIFEST_NAME, BackupManifest, ManifestInvalid, parse_backup_manifest
-from atlas_drills.backup.pipeline import HashWritePipeline, MemberWork
+from atlas_drills.backup.pipeline import RING_BUFFERS, HashWritePipeline, MemberWork
 from atlas_drills.backup.rules import MemberLedger, header_finding, normalized_name
 from atlas_drills.backup.tarstream import DEFAULT_BUFFER, DIRECTORY, FILE, Limits, MemberHeader
 
 _DIRECTORY_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _CREATE_FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-# Buffers the reader cycles through: one being read into, the others being hashed and written. Four keep both
-# workers fed through the jitter of a shared machine; memory is 4 x buffer_size.
-_RING_BUFFERS: Final = 4
 
 
 @dataclass(frozen=True)
@@ -174,9 +171,9 @@ def extract_member(
         for chunk in stream.data():
             pipeline.submit(work, chunk)
             written += len(chunk)
-            _raise_worker_error(work, staging.root / name)
+            work.check(staging.root / name, "write")
         pipeline.settle(work)
-        _raise_worker_error(work, staging.root / name)
+        work.check(staging.root / name, "write")
     except BaseException:
         pipeline.cancel()  # nothing may still be writing when the file is closed and staging discarded
         raise
@@ -188,13 +185,6 @@ def extract_member(
     if observed != sha256:
         raise refuse(name, Rule.DIGEST_MISMATCH, sha256, observed)
     return written
-
-
-def _raise_worker_error(work: MemberWork, path: Path) -> None:
-    if work.write_error is not None:  # ENOSPC, EFBIG, EDQUOT, EIO: the disk, not the backup
-        raise BackupEnvironmentError(path, "write", work.write_error) from work.write_error
-    if work.failure is not None:
-        raise work.failure
 
 
 def _prepare_staging(staging: Path) -> tuple[Path, bool]:
@@ -269,7 +259,7 @@ def _extract_all(
     listed = manifest.by_path()
     writer = StagingWriter(root)
     pipeline = HashWritePipeline()
-    stream.lend(_RING_BUFFERS, pipeline.before_reuse)
+    stream.lend(RING_BUFFERS, pipeline.before_reuse)
     files = restored = 0
     try:
         while (header := stream.next_member()) is not None:

@@ -20,6 +20,7 @@ from atlas_drills.backup import pipeline
 from atlas_drills.backup.errors import BackupEnvironmentError, RestoreRefused, Rule
 from atlas_drills.backup.manifest import MANIFEST_NAME
 from atlas_drills.backup.restore import RestoreLimits, restore_backup
+from atlas_drills.backup.verify import verify_backup
 from tests.backup.craft import base_files, manifest_bytes, members_for, write_archive
 
 # The reader's smallest buffer is 128 KiB; a 3 MiB member spans about 24 of them, so the ring of four turns over.
@@ -165,4 +166,42 @@ def test_a_directory_backup_read_through_the_ring_restores(tmp_path: Path, slow_
         (folder / path).write_bytes(data)
     result = restore_backup(folder, tmp_path / "staging", SMALL_BUFFERS)
     assert (result.staging / BIG).read_bytes() == content
+    assert _workers_alive() == []
+
+
+# -- verify reads through the same pipeline (hash only, or hash and a private SQLite copy) ------------------------
+
+SQLITE = "store/release=1/derived/big.sqlite"
+
+
+@pytest.mark.parametrize("member", [BIG, SQLITE])
+def test_verify_with_a_slow_writer_sees_every_byte(tmp_path: Path, member: str, slow_short_writes: list[int]) -> None:
+    content = os.urandom(3 << 20)
+    damaged = content[:-1] + bytes([content[-1] ^ 1])
+    files = {**base_files(), member: content}
+    archive = write_archive(tmp_path / "b.tar", members_for({**files, member: damaged}), listed=files)
+    findings = {(f.rule, f.member): f for f in verify_backup(archive, SMALL_BUFFERS).findings}
+    mismatch = findings[(Rule.DIGEST_MISMATCH, member)]
+    assert (mismatch.expected, mismatch.observed) == (
+        hashlib.sha256(content).hexdigest(),
+        hashlib.sha256(damaged).hexdigest(),
+    )
+    assert bool(slow_short_writes) == (member == SQLITE), "only a SQLite member is copied"
+    assert _workers_alive() == []
+    intact = write_archive(tmp_path / "ok.tar", members_for(files), listed=files)
+    assert (Rule.DIGEST_MISMATCH, member) not in {(f.rule, f.member) for f in verify_backup(intact).findings}
+
+
+def test_verify_names_its_private_copy_when_the_disk_is_full(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full_disk(fd: int, data: memoryview) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pipeline, "write_some", full_disk)
+    files = {**base_files(), SQLITE: os.urandom(1 << 20)}
+    archive = write_archive(tmp_path / "b.tar", members_for(files), listed=files)
+    with pytest.raises(BackupEnvironmentError) as caught:
+        verify_backup(archive, SMALL_BUFFERS)
+    assert caught.value.path.endswith("member.sqlite")
+    assert "write a private copy for integrity_check" in str(caught.value)
+    assert not Path(caught.value.path).exists()
     assert _workers_alive() == []
