@@ -53,7 +53,8 @@ class MemberWork:
             raise self.failure
 
 
-_Task = tuple[MemberWork, memoryview] | None
+# A chunk to work on; an Event to set once everything queued before it is done (a barrier); None to stop.
+_Task = tuple[MemberWork, memoryview] | threading.Event | None
 _Step = Callable[[MemberWork, memoryview], None]
 
 
@@ -63,7 +64,6 @@ class HashWritePipeline:
     def __init__(self) -> None:
         self._lock = threading.Condition()
         self._busy: dict[int, int] = {}  # id(buffer) -> tasks on views of it not yet done
-        self._in_flight = 0
         self._cancelled = False
         self._hashing: queue.SimpleQueue[_Task] = queue.SimpleQueue()
         self._writing: queue.SimpleQueue[_Task] = queue.SimpleQueue()
@@ -86,7 +86,6 @@ class HashWritePipeline:
         with self._lock:
             self._busy[key] = self._busy.get(key, 0) + tasks
             work.in_flight += tasks
-            self._in_flight += tasks
         self._hashing.put((work, view))
         if work.fd is not None:
             self._writing.put((work, view))
@@ -105,22 +104,37 @@ class HashWritePipeline:
     def cancel(self) -> None:
         """Drop everything queued and wait for what is running: afterwards no worker touches any file. Signals are
         held meanwhile (a write of one buffer takes milliseconds), so a second Ctrl-C cannot cut the wait short."""
-        with signals_held(), self._lock:
-            self._cancelled = True
-            self._lock.wait_for(lambda: not self._in_flight)
-            self._cancelled = False
+        with signals_held():
+            self._drain()
 
     def close(self) -> None:
         """Cancel whatever is left and stop the workers."""
-        self.cancel()
         with signals_held():
+            self._drain()
             self._hashing.put(None)
             self._writing.put(None)
             for thread in self._threads:
                 thread.join()
 
+    def _drain(self) -> None:
+        # A barrier behind whatever is queued, rather than waiting for the counts to reach zero: an interrupt
+        # between counting a chunk in `submit` and queueing it would leave a count that never comes down.
+        self._cancelled = True
+        reached = [threading.Event(), threading.Event()]
+        self._hashing.put(reached[0])
+        self._writing.put(reached[1])
+        for event in reached:
+            event.wait()
+        with self._lock:
+            self._busy.clear()
+            self._lock.notify_all()
+        self._cancelled = False
+
     def _work(self, tasks: queue.SimpleQueue[_Task], step: _Step) -> None:
         while (task := tasks.get()) is not None:
+            if isinstance(task, threading.Event):
+                task.set()
+                continue
             work, view = task
             try:
                 if not self._cancelled and work.failure is None:
@@ -133,13 +147,12 @@ class HashWritePipeline:
     def _done(self, work: MemberWork, view: memoryview) -> None:
         key = id(view.obj)
         with self._lock:
-            left = self._busy[key] - 1
-            if left:
+            left = self._busy.get(key, 0) - 1
+            if left > 0:
                 self._busy[key] = left
             else:
-                del self._busy[key]
+                self._busy.pop(key, None)
             work.in_flight -= 1
-            self._in_flight -= 1
             self._lock.notify_all()
 
 
