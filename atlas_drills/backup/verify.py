@@ -102,6 +102,10 @@ def _integrity_problems(path: Path) -> list[str]:
             connection.close()
     except sqlite3.Error as exc:
         return [f"{type(exc).__name__}: {exc}"]
+    except UnicodeDecodeError as exc:
+        # A damaged schema can put non-UTF-8 bytes (a broken name) into SQLite's own message or integrity_check's
+        # lines, which the module then fails to decode.
+        return [f"SQLite error: {bytes(exc.object).decode('utf-8', 'backslashreplace')}"]
     return problems[:_MAX_INTEGRITY_LINES]
 
 
