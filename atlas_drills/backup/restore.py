@@ -5,7 +5,8 @@ what it is, whether it is listed, whether its size is right. Data is hashed as i
 a missing member or any other broken rule raises `RestoreRefused(member, rule, expected, observed)` and removes the
 staging folder. Files are created with O_EXCL|O_NOFOLLOW relative to directory descriptors opened (O_NOFOLLOW)
 from the resolved staging root, so no path in the archive, and no link planted in staging meanwhile, can make the
-restore write elsewhere. The backup is opened read-only and never modified.
+restore write elsewhere. The backup is opened read-only and never modified. Hashing and writing run on two worker
+threads (`pipeline`) while the main thread reads the next chunk and keeps every check and every decision.
 """
 
 from __future__ import annotations
