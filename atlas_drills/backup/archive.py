@@ -12,7 +12,7 @@ import gzip
 import os
 import stat
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import BinaryIO, Final, Protocol, cast
@@ -31,6 +31,7 @@ from atlas_drills.backup.tarstream import (
     Limits,
     MemberHeader,
     TarReader,
+    nothing_to_wait_for,
 )
 
 TAR: Final = "tar"
@@ -54,6 +55,8 @@ class MemberStream(Protocol):
     def data(self) -> Iterator[memoryview]: ...
 
     def finish(self) -> None: ...
+
+    def lend(self, buffers: int, before_reuse: Callable[[bytearray], None]) -> None: ...
 
     @property
     def compressed_bytes(self) -> int: ...
@@ -178,11 +181,18 @@ class DirectoryReader:
     def __init__(self, root: Path, limits: Limits, buffer_size: int = DEFAULT_BUFFER) -> None:
         self._root = root
         self._limits = limits
-        self._buffer = bytearray(buffer_size)
+        self._ring = [bytearray(buffer_size)]
+        self._turn = 0
+        self._before_reuse: Callable[[bytearray], None] = nothing_to_wait_for
         self.produced = 0
         self.current = WHOLE_ARCHIVE
         self._entries = iter(self._listing())
         self._size = 0
+
+    def lend(self, buffers: int, before_reuse: Callable[[bytearray], None]) -> None:
+        """As `TarReader.lend`: data comes from a ring of buffers, each waited for before it is read into again."""
+        self._ring += [bytearray(len(self._ring[0])) for _ in range(buffers - 1)]
+        self._before_reuse = before_reuse
 
     def _listing(self) -> list[str]:
         names: list[str] = []
@@ -224,12 +234,17 @@ class DirectoryReader:
             typeflag = "socket"
         return MemberHeader(name, SPECIAL, typeflag, 0, mode, "", 0)
 
+    def _next_buffer(self) -> memoryview:
+        self._turn = (self._turn + 1) % len(self._ring)
+        following = self._ring[self._turn]
+        self._before_reuse(following)
+        return memoryview(following)
+
     def data(self) -> Iterator[memoryview]:
-        view = memoryview(self._buffer)
         fd = os.open(self._root / self.current, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
-            while count := _read_member(fd, view, self._root / self.current):
+            while count := _read_member(fd, view := self._next_buffer(), self._root / self.current):
                 self.produced += count
                 if self.produced > self._limits.max_total_bytes:
                     raise RestoreRefused(

@@ -5,13 +5,13 @@ what it is, whether it is listed, whether its size is right. Data is hashed as i
 a missing member or any other broken rule raises `RestoreRefused(member, rule, expected, observed)` and removes the
 staging folder. Files are created with O_EXCL|O_NOFOLLOW relative to directory descriptors opened (O_NOFOLLOW)
 from the resolved staging root, so no path in the archive, and no link planted in staging meanwhile, can make the
-restore write elsewhere. The backup is opened read-only and never modified.
+restore write elsewhere. The backup is opened read-only and never modified. Hashing and writing run on two worker
+threads (`pipeline`) while the main thread reads the next chunk and keeps every check and every decision.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import time
@@ -33,6 +33,7 @@ from atlas_drills.backup.errors import (
 )
 from atlas_drills.backup.interrupts import interruptible, signals_held
 from atlas_drills.backup.manifest import MANIFEST_NAME, BackupManifest, ManifestInvalid, parse_backup_manifest
+from atlas_drills.backup.pipeline import RING_BUFFERS, HashWritePipeline, MemberWork
 from atlas_drills.backup.rules import MemberLedger, header_finding, normalized_name
 from atlas_drills.backup.tarstream import DEFAULT_BUFFER, DIRECTORY, FILE, Limits, MemberHeader
 
@@ -153,31 +154,37 @@ class StagingWriter:
         self._folders.clear()
 
 
-def _write_all(fd: int, chunk: memoryview) -> None:
-    while chunk:
-        chunk = chunk[os.write(fd, chunk) :]
-
-
-def extract_member(stream: MemberStream, staging: StagingWriter, name: str, header: MemberHeader, sha256: str) -> int:
-    """Write the current member to staging while hashing it; refuse on a digest or length mismatch. Returns the
-    number of bytes written."""
-    digest = hashlib.sha256()
-    written = 0
+def extract_member(
+    stream: MemberStream,
+    staging: StagingWriter,
+    name: str,
+    header: MemberHeader,
+    sha256: str,
+    *,
+    pipeline: HashWritePipeline,
+) -> int:
+    """Write the current member to staging while hashing it (both on the pipeline's workers, while the next chunk
+    is read); refuse on a digest or length mismatch. Returns the number of bytes written."""
     fd = staging.create(name, bool(header.mode & 0o111))
+    work = MemberWork(fd)
+    written = 0
     try:
         for chunk in stream.data():
-            digest.update(chunk)
-            try:
-                _write_all(fd, chunk)
-            except OSError as exc:  # ENOSPC, EFBIG, EDQUOT, EIO: the disk, not the backup
-                raise BackupEnvironmentError(staging.root / name, "write", exc) from exc
+            pipeline.submit(work, chunk)
             written += len(chunk)
+            work.check(staging.root / name, "write")
+        pipeline.settle(work)
+        work.check(staging.root / name, "write")
+    except BaseException:
+        pipeline.cancel()  # nothing may still be writing when the file is closed and staging discarded
+        raise
     finally:
         os.close(fd)
     if written != header.size:
         raise refuse(name, Rule.SIZE_MISMATCH, f"{header.size} bytes", f"{written} bytes")
-    if digest.hexdigest() != sha256:
-        raise refuse(name, Rule.DIGEST_MISMATCH, sha256, digest.hexdigest())
+    observed = work.digest.hexdigest()
+    if observed != sha256:
+        raise refuse(name, Rule.DIGEST_MISMATCH, sha256, observed)
     return written
 
 
@@ -252,6 +259,8 @@ def _extract_all(
     ledger = MemberLedger(manifest)
     listed = manifest.by_path()
     writer = StagingWriter(root)
+    pipeline = HashWritePipeline()
+    stream.lend(RING_BUFFERS, pipeline.before_reuse)
     files = restored = 0
     try:
         while (header := stream.next_member()) is not None:
@@ -263,7 +272,7 @@ def _extract_all(
                 if name:
                     writer.folder(name)
                 continue
-            restored += extract_member(stream, writer, name, header, listed[name].sha256)
+            restored += extract_member(stream, writer, name, header, listed[name].sha256, pipeline=pipeline)
             digests[name] = listed[name].sha256  # verified equal by extract_member
             files += 1
         missing = ledger.missing()
@@ -273,5 +282,6 @@ def _extract_all(
             raise refuse(first.member, first.rule, first.expected, f"absent ({count} listed file(s) missing)")
         stream.finish()
     finally:
+        pipeline.close()
         writer.close()
     return files, restored

@@ -4,7 +4,9 @@ Why not `tarfile` for reading: restore must hash while it writes, in one pass, o
 refuse anything odd *before* acting on it. tarfile's stream mode copies every block through its own buffers and
 quietly accepts forms (global headers, sparse files, v7 headers) this format never writes. This reader parses the
 ustar/pax/GNU headers the format and common tools produce, hands file data out as memoryviews of one reusable
-buffer (zero copies between the read and the hash/write), and reports everything else with a rule code.
+buffer (zero copies between the read and the hash/write), and reports everything else with a rule code. A consumer
+that hashes and writes on other threads asks for a ring of buffers instead (`lend`), so the next chunk is read while
+the last ones are still being hashed and written.
 
 The writer uses `tarfile.TarInfo.tobuf` for headers, so archives stay readable by GNU tar and `tarfile`.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import re
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Final, Protocol
 
@@ -192,28 +194,48 @@ class TarReader:
         self._pending_data = 0
         self._pending_padding = 0
         self._ratio = RatioGuard(limits)
+        self._ring = [self._buffer]
+        self._turn = 0
+        self._before_reuse: Callable[[bytearray], None] = nothing_to_wait_for
 
     @property
     def compressed_bytes(self) -> int:
         return self._source.compressed_bytes
+
+    def lend(self, buffers: int, before_reuse: Callable[[bytearray], None]) -> None:
+        """Hand data out from a ring of `buffers` equal buffers, and call `before_reuse(buffer)` before any of them
+        is written again: a consumer that keeps views on other threads waits there until it is done with them.
+        Only a region below what was already handed out is ever rewritten, and only after that call."""
+        size = len(self._buffer)
+        self._ring = [self._buffer] + [bytearray(size) for _ in range(buffers - 1)]
+        self._before_reuse = before_reuse
 
     # -- low level -----------------------------------------------------------------------------------------------
     def _read_more(self) -> int:
         if self._eof:
             return 0
         if self._start == self._end:
-            self._start = self._end = 0
+            self._next_buffer(0)
         elif self._end == len(self._buffer):
             # Keep the unread tail (< one header) and make room after it.
-            remaining = self._end - self._start
-            self._view[:remaining] = self._view[self._start : self._end]
-            self._start, self._end = 0, remaining
+            self._next_buffer(self._end - self._start)
         count = self._source.readinto(self._view[self._end :])
         if count == 0:
             self._eof = True
             return 0
         self._end += count
         return count
+
+    def _next_buffer(self, carried: int) -> None:
+        """Move on to the next buffer of the ring (the same one when there is only one), carrying the unread tail
+        to its start. Views handed out from it earlier are overwritten, so their consumers must be done first."""
+        self._turn = (self._turn + 1) % len(self._ring)
+        following = self._ring[self._turn]
+        self._before_reuse(following)
+        view = memoryview(following)
+        view[:carried] = self._view[self._start : self._end]
+        self._buffer, self._view = following, view
+        self._start, self._end = 0, carried
 
     def _consume(self, count: int) -> None:
         self._start += count
@@ -333,7 +355,7 @@ class TarReader:
 
     def data(self) -> Iterator[memoryview]:
         """The current member's data as views of the internal buffer. Each view is valid only until the next one
-        is requested: hash and write it, never keep it."""
+        is requested (with `lend`: until its buffer's `before_reuse`): hash and write it, never keep it."""
         size = self._pending_data
         self._pending_data = 0
         yield from self._chunks(size, "member data")
@@ -350,6 +372,11 @@ class TarReader:
             self._consume(len(tail))
             if not self._read_more():
                 return
+
+
+def nothing_to_wait_for(buffer: bytearray) -> None:
+    """A consumer that hashes and writes each view before asking for the next one has nothing to wait for."""
+    del buffer
 
 
 class TarWriter:

@@ -7,7 +7,6 @@ then compares the whole set with the manifest wherever it was found, and reports
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Final
 
 from atlas_drills.backup.archive import DIRECTORY_KIND, MemberStream, kind_of_existing, open_member_stream
-from atlas_drills.backup.errors import BackupEnvironmentError, Finding, RestoreRefused, Rule
+from atlas_drills.backup.errors import Finding, RestoreRefused, Rule
 from atlas_drills.backup.interrupts import interruptible, signals_held
 from atlas_drills.backup.manifest import (
     MANIFEST_NAME,
@@ -28,6 +27,7 @@ from atlas_drills.backup.manifest import (
     ManifestInvalid,
     parse_backup_manifest,
 )
+from atlas_drills.backup.pipeline import RING_BUFFERS, HashWritePipeline, MemberWork
 from atlas_drills.backup.restore import RestoreLimits, environment_errors
 from atlas_drills.backup.rules import header_finding, implied_directories, normalized_name
 from atlas_drills.backup.sources import SQLITE_SUFFIX
@@ -102,7 +102,14 @@ def _integrity_problems(path: Path) -> list[str]:
             connection.close()
     except sqlite3.Error as exc:
         return [f"{type(exc).__name__}: {exc}"]
+    except UnicodeDecodeError as exc:
+        # A damaged schema can put non-UTF-8 bytes (a broken name) into SQLite's own message or integrity_check's
+        # lines, which the module then fails to decode.
+        return [f"SQLite error: {bytes(exc.object).decode('utf-8', 'backslashreplace')}"]
     return problems[:_MAX_INTEGRITY_LINES]
+
+
+_COPY_ACTION: Final = "write a private copy for integrity_check"
 
 
 class _Scan:
@@ -118,8 +125,11 @@ class _Scan:
         self.listed: dict[str, BackupFile] = {}
         self.manifest_problems: list[Finding] = []
         self.members = 0
+        self.pipeline: HashWritePipeline  # started by run, stopped when it ends
 
     def run(self, stream: MemberStream) -> None:
+        self.pipeline = HashWritePipeline()
+        stream.lend(RING_BUFFERS, self.pipeline.before_reuse)
         try:
             while (header := stream.next_member()) is not None:
                 self.member(stream, header)
@@ -127,6 +137,8 @@ class _Scan:
         except RestoreRefused as exc:
             # A stream-level problem (truncation, corrupt compression, bad header): nothing after it is readable.
             self.report.add(exc.finding)
+        finally:
+            self.pipeline.close()
 
     def member(self, stream: MemberStream, header: MemberHeader) -> None:
         name = normalized_name(header)
@@ -173,27 +185,27 @@ class _Scan:
         return self.private / "member.sqlite"
 
     def _digest(self, stream: MemberStream, keep: bool, copy: Path | None) -> tuple[Observed, bytes]:
-        digest = hashlib.sha256()
+        """Hash the member (and write the private copy) on the pipeline's workers while the next chunk is read."""
         kept = bytearray()
         size = 0
         fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600) if copy else None
+        work = MemberWork(fd)
         try:
             for chunk in stream.data():
-                digest.update(chunk)
-                size += len(chunk)
                 if keep:
                     kept += chunk
-                if fd is not None:
-                    view = chunk
-                    try:
-                        while view:
-                            view = view[os.write(fd, view) :]
-                    except OSError as exc:
-                        raise BackupEnvironmentError(copy, "write a private copy for integrity_check", exc) from exc
+                self.pipeline.submit(work, chunk)
+                size += len(chunk)
+                work.check(copy or self.private, _COPY_ACTION)
+            self.pipeline.settle(work)
+            work.check(copy or self.private, _COPY_ACTION)
+        except BaseException:
+            self.pipeline.cancel()  # nothing may still be writing when the copy is closed and removed
+            raise
         finally:
             if fd is not None:
                 os.close(fd)
-        return Observed(size, digest.hexdigest()), bytes(kept)
+        return Observed(size, work.digest.hexdigest()), bytes(kept)
 
 
 def _compare(scan: _Scan, manifest: BackupManifest) -> Iterator[Finding]:

@@ -104,6 +104,20 @@ def test_corrupt_sqlite_with_a_matching_digest_fails_integrity_check(tiny_source
     assert tree_listing(tmp_path) == ["b.tar.zst"]
 
 
+def test_integrity_messages_with_broken_utf8_are_a_finding_not_a_crash(
+    tiny_backups: dict[str, Path], tmp_path: Path
+) -> None:
+    """A flip found by the fuzz test: one bit of a table name in the SQLite schema, so integrity_check's own
+    message carries a byte that is not UTF-8."""
+    damaged = bytearray(tiny_backups["tar"].read_bytes())
+    damaged[int(0.15625 * len(damaged))] ^= 128
+    archive = tmp_path / "damaged.tar"
+    archive.write_bytes(damaged)
+    integrity = [f for f in verify_backup(archive).findings if f.rule == Rule.SQLITE_INTEGRITY]
+    assert [f.member for f in integrity] == [SQLITE_MEMBER]
+    assert "\\x" in str(integrity[0].observed), integrity[0].observed  # the broken byte, shown escaped
+
+
 def test_not_null_false_positive_of_sqlite_340_is_not_a_finding(tmp_path: Path) -> None:
     database = tmp_path / "source.sqlite"
     connection = sqlite3.connect(database)
