@@ -56,7 +56,9 @@ def docker_client() -> Any:
     from atlas_drills.sandbox.engine import EngineUnavailable, connect
 
     try:
-        return connect()
+        # A generous read timeout: on a busy engine (a store being copied into a container) listing containers can
+        # take longer than the few seconds a ping is given.
+        return connect(timeout=60)
     except EngineUnavailable as exc:
         if os.environ.get("ATLAS_DRILLS_REQUIRE_DOCKER") == "1":
             pytest.fail(f"ATLAS_DRILLS_REQUIRE_DOCKER=1 but {exc}")
