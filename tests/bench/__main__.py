@@ -178,6 +178,13 @@ def _parser() -> argparse.ArgumentParser:
         help="keep the built samples and backups in WORK/samples and reuse them on later runs (same recipe, same "
         "atlas_drills code, backup younger than 20 h); entries of other code versions are removed",
     )
+    parser.add_argument(
+        "--reuse-older",
+        action="store_true",
+        help="curves: when the cache has no entry of this code version, drill a fresh one (< 20 h) of the same recipe "
+        "written by earlier code, as users drill their older backups, instead of rebuilding (the report names the "
+        "code version that wrote it); entries of other versions are then not removed",
+    )
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "BENCHMARKS.md", help="the report to write")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results as JSON")
     parser.add_argument(
@@ -265,7 +272,14 @@ def _dataset_curve(samples: Path, scratch: Path, args: argparse.Namespace) -> di
     ensure_target_image("")
     recipes = [Recipe(args.dataset_genes, releases_for(n), second_species=False) for n in args.datasets]
     data = cost_curves.curve(
-        recipes, samples, scratch / "datasets", runs=args.curve_runs, keep=args.keep, profile=False, say=_say
+        recipes,
+        samples,
+        scratch / "datasets",
+        runs=args.curve_runs,
+        keep=args.keep,
+        profile=False,
+        say=_say,
+        reuse_older=args.reuse_older,
     )
     return {**data, "genes_per_dataset": args.dataset_genes, "code_version": code_version()}
 
@@ -336,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         _say(f"bench: work folder {work} (samples cache {samples}; {'kept' if args.keep else 'removed at the end'})")
-        if args.keep:
+        if args.keep and not args.reuse_older:
             prune(samples)
         for name, title, run in _plan(args, samples, scratch):
             if name in only:

@@ -39,7 +39,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 MAKEFILE = REPO_ROOT / "Makefile"
 # What the sample's backup weighs per gene and dataset (SQLite artifact plus manifests), from 1M-gene backups; used
 # only to refuse early when the disk cannot hold a size, never as a figure.
-BACKUP_BYTES_PER_GENE = 1900
+BACKUP_BYTES_PER_GENE = 2000
 BACKUP_FIXED_BYTES = 32 << 20
 BUILD_FACTOR = 4.0  # building: the sample's store and raw inputs, the SQLite snapshots and the archive
 DRILL_FACTOR = 6.0  # a drill: its restore, the container's copy, the destructive checks' restores and copies
@@ -180,8 +180,9 @@ def disk_plan(recipes: Sequence[Recipe], samples: Path, keep: bool) -> int:
     drill (a drill's restore, container copy and the destructive checks' restores)."""
     held = peak = 0
     for recipe in recipes:
-        cached = (samples / recipe.key() / "backup.tar").is_file()
-        size = (samples / recipe.key() / "backup.tar").stat().st_size if cached else estimated_backup_bytes(recipe)
+        existing = [path for path in samples.glob(f"{recipe.stem()}-*/backup.tar") if path.is_file()]
+        cached = bool(existing)
+        size = max(p.stat().st_size for p in existing) if existing else estimated_backup_bytes(recipe)
         size += BACKUP_FIXED_BYTES
         building = 0.0 if cached else BUILD_FACTOR * size
         peak = max(peak, held + size + int(max(building - size, DRILL_FACTOR * size)))
@@ -283,6 +284,7 @@ def measure_point(cached: CachedBackup, work: Path, runs: int, say: Say) -> dict
         "backup_bytes": cached.backup_bytes,
         "build_s": cached.build_s,
         "reused": cached.reused,
+        "code_version": cached.code_version,
         "one_read_s": read,
         "drill_s": wall,
         "ratio": wall["median"] / read["median"],
@@ -361,6 +363,7 @@ def curve(
     keep: bool,
     profile: bool,
     say: Say,
+    reuse_older: bool = False,
 ) -> dict[str, Any]:
     """Every recipe built (or reused), then measured; the largest one also broken down and profiled."""
     work.mkdir(parents=True, exist_ok=True)
@@ -371,7 +374,7 @@ def curve(
     biggest = max(recipes, key=lambda r: (r.genes or 0) * r.datasets)
     for recipe in recipes:
         ensure_disk(work, disk_plan([recipe], samples, keep), f"the {recipe.label()}-gene backup and its drill")
-        cached = cached_backup(samples, recipe, say)
+        cached = cached_backup(samples, recipe, say, reuse_older)
         try:
             point = measure_point(cached, work, runs, say)
             points.append(point)

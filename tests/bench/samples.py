@@ -44,10 +44,13 @@ class Recipe:
     def label(self) -> str:
         return "default" if self.genes is None else f"{self.genes:,}"
 
-    def key(self) -> str:
+    def key(self, version: str | None = None) -> str:
+        return f"{self.stem()}-{version or code_version()}"
+
+    def stem(self) -> str:
         genes = "default" if self.genes is None else str(self.genes)
         second = "mm" if self.second_species else "none"
-        return f"g{genes}-r{len(self.releases)}-{second}-{code_version()}"
+        return f"g{genes}-r{len(self.releases)}-{second}"
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class CachedBackup:
     backup_bytes: int
     build_s: float  # building the sample and backing it up (0 when reused from an earlier run)
     reused: bool
+    code_version: str  # of the atlas_drills code that built the sample and wrote the backup
 
 
 _CODE_VERSION: list[str] = []
@@ -92,10 +96,22 @@ def _usable(folder: Path) -> dict[str, Any] | None:
     return entry
 
 
-def cached_backup(samples: Path, recipe: Recipe, say: Say) -> CachedBackup:
-    """The recipe's backup from the cache, built first when absent, stale or from other code."""
+def _older(samples: Path, recipe: Recipe) -> tuple[Path, dict[str, Any]] | None:
+    """The most recently built fresh entry of the recipe written by any code version."""
+    found = [(folder, _usable(folder)) for folder in samples.glob(f"{recipe.stem()}-*") if folder.is_dir()]
+    usable = [(folder, entry) for folder, entry in found if entry is not None]
+    return max(usable, key=lambda item: str(item[1]["built_at"])) if usable else None
+
+
+def cached_backup(samples: Path, recipe: Recipe, say: Say, reuse_older: bool = False) -> CachedBackup:
+    """The recipe's backup from the cache, built first when absent, stale or (unless `reuse_older`) written by other
+    code. With `reuse_older` a backup written by an earlier version of the code is drilled as it is, as a user's
+    older backups are."""
     folder = samples / recipe.key()
     entry = _usable(folder)
+    older = _older(samples, recipe) if entry is None and reuse_older else None
+    if older is not None:
+        folder, entry = older
     if entry is not None:
         say(f"  {recipe.label()} genes, {recipe.datasets} datasets: reusing {folder}")
         return _cached(recipe, folder, entry, reused=True)
@@ -130,6 +146,7 @@ def _cached(recipe: Recipe, folder: Path, entry: dict[str, Any], reused: bool) -
         backup_bytes=backup.stat().st_size,
         build_s=0.0 if reused else float(entry["build_s"]),
         reused=reused,
+        code_version=str(entry.get("code_version", "unknown")),
     )
 
 
