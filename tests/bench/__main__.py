@@ -179,6 +179,13 @@ def _parser() -> argparse.ArgumentParser:
         "atlas_drills code, backup younger than 20 h); entries of other code versions are removed",
     )
     parser.add_argument(
+        "--drill-args",
+        type=shlex.split,
+        default=[],
+        help="curves, datasets, make-drill: more pytest arguments for every drill, as `make drill DRILL_ARGS=...` "
+        '(e.g. "--drill-catalog=rebuild-if-lost"); ATLAS_DRILLS_* variables in the environment reach the drills too',
+    )
+    parser.add_argument(
         "--reuse-older",
         action="store_true",
         help="curves: when the cache has no entry of this code version, drill a fresh one (< 20 h) of the same recipe "
@@ -262,6 +269,8 @@ def _curves(samples: Path, scratch: Path, args: argparse.Namespace) -> dict[str,
         keep=args.keep,
         profile=not args.no_profile,
         say=_say,
+        reuse_older=args.reuse_older,
+        extra=args.drill_args,
     )
     return {**data, "code_version": code_version()}
 
@@ -280,6 +289,7 @@ def _dataset_curve(samples: Path, scratch: Path, args: argparse.Namespace) -> di
         profile=False,
         say=_say,
         reuse_older=args.reuse_older,
+        extra=args.drill_args,
     )
     return {**data, "genes_per_dataset": args.dataset_genes, "code_version": code_version()}
 
@@ -311,7 +321,7 @@ def _plan(args: argparse.Namespace, samples: Path, scratch: Path) -> list[tuple[
         (
             "make-drill",
             "make drill, warm, on the embedded default",
-            lambda: make_drill.measure(scratch / "make-drill", args.make_drill_runs, _say),
+            lambda: make_drill.measure(scratch / "make-drill", args.make_drill_runs, _say, args.drill_args),
         ),
         (
             "curves",

@@ -65,7 +65,9 @@ def make_drill_args(makefile: Path = MAKEFILE) -> list[str]:
     )
 
 
-def drill_argv(backup: Path, release: Path, report_dir: Path, serial: bool = False) -> list[str]:
+def drill_argv(
+    backup: Path, release: Path, report_dir: Path, serial: bool = False, extra: Sequence[str] = ()
+) -> list[str]:
     argv = [
         sys.executable,
         "-m",
@@ -79,6 +81,7 @@ def drill_argv(backup: Path, release: Path, report_dir: Path, serial: bool = Fal
         "-p",
         "no:cacheprovider",
         "-q",
+        *extra,
     ]
     if serial:  # the profile: one process doing everything, so cProfile sees it all
         argv = _without_xdist(argv)
@@ -255,11 +258,11 @@ def _median_by_key(rows: Sequence[dict[str, float]]) -> dict[str, float]:
     return {key: statistics.median(row.get(key, 0.0) for row in rows) for key in keys}
 
 
-def measure_point(cached: CachedBackup, work: Path, runs: int, say: Say) -> dict[str, Any]:
+def measure_point(cached: CachedBackup, work: Path, runs: int, say: Say, extra: Sequence[str] = ()) -> dict[str, Any]:
     """One point of a curve: medians of `runs` alternating one-read and drill runs, after a warm-up of each."""
     openssl = tool("openssl", "Install it: apt-get install -y openssl")
     report_dir = work / "reports"
-    argv = drill_argv(cached.backup, cached.release, report_dir)
+    argv = drill_argv(cached.backup, cached.release, report_dir, extra=extra)
     label = f"{cached.recipe.label()} genes, {cached.recipe.datasets} datasets"
     reads: list[float] = []
     drills: list[DrillRun] = []
@@ -330,11 +333,11 @@ def summarize_profile(path: Path, top: int = 8) -> dict[str, Any]:
     }
 
 
-def profile_point(cached: CachedBackup, work: Path, say: Say) -> dict[str, Any]:
+def profile_point(cached: CachedBackup, work: Path, say: Say, extra: Sequence[str] = ()) -> dict[str, Any]:
     """One serial drill of `cached` under cProfile (wall clock), summarised."""
     report_dir = work / "reports-profile"
     output = work / "drill.prof"
-    argv = drill_argv(cached.backup, cached.release, report_dir, serial=True)
+    argv = drill_argv(cached.backup, cached.release, report_dir, serial=True, extra=extra)
     profiled = [argv[0], "-m", "cProfile", "-o", str(output), *argv[1:]]
     say(f"  profiling one serial drill of {cached.recipe.label()} genes (cProfile)")
     began = time.perf_counter()
@@ -364,6 +367,7 @@ def curve(
     profile: bool,
     say: Say,
     reuse_older: bool = False,
+    extra: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Every recipe built (or reused), then measured; the largest one also broken down and profiled."""
     work.mkdir(parents=True, exist_ok=True)
@@ -376,10 +380,10 @@ def curve(
         ensure_disk(work, disk_plan([recipe], samples, keep), f"the {recipe.label()}-gene backup and its drill")
         cached = cached_backup(samples, recipe, say, reuse_older)
         try:
-            point = measure_point(cached, work, runs, say)
+            point = measure_point(cached, work, runs, say, extra)
             points.append(point)
             if recipe == biggest and profile:
-                largest = profile_point(cached, work, say)
+                largest = profile_point(cached, work, say, extra)
         finally:
             if not keep and not cached.reused:  # what this run built; a cache it found stays
                 shutil.rmtree(cached.folder, ignore_errors=True)

@@ -2,15 +2,16 @@
 embedded default (the drill plan's `sample://current`, built and backed up by the run itself, as a user's
 `make drill` does), after one untimed run, so the page cache, the stand-in image and Python's bytecode are warm.
 
-The only argument added is `--drill-report-dir`, so the runs do not write into the repository's reports/ (and their
-reports can be read: a run whose drill does not pass is refused, not timed).
+The only argument added is `--drill-report-dir` (and --drill-args, as `make drill DRILL_ARGS=...` would add them), so
+the runs do not write into the repository's reports/ (and their reports can be read: a run whose drill does not pass
+is refused, not timed).
 """
 
 from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,9 @@ from tests.bench.cost_curves import REPO_ROOT, _median_by_key, checked_report, d
 Say = Callable[[str], None]
 
 
-def measure(work: Path, runs: int, say: Say) -> dict[str, Any]:
+def measure(work: Path, runs: int, say: Say, extra: Sequence[str] = ()) -> dict[str, Any]:
     report_dir = work / "make-drill-reports"
-    argv = [sys.executable, "-m", "pytest", "drills", *make_drill_args(), f"--drill-report-dir={report_dir}"]
+    argv = [sys.executable, "-m", "pytest", "drills", *make_drill_args(), *extra, f"--drill-report-dir={report_dir}"]
     walls: list[float] = []
     phases: list[dict[str, float]] = []
     for run in range(-1, runs):  # run -1: the untimed warm-up

@@ -179,3 +179,13 @@ def test_the_make_drill_target(wall: float, met: bool) -> None:
     [(_, _, verdict, why)] = render_curves.targets({"make-drill": {"ok": True, "data": data}})
     assert verdict is met
     assert "fetch 1.0 s" in why
+
+
+def test_an_entry_of_older_code_is_reused_only_when_asked(tmp_path: Path) -> None:
+    recipe = samples.Recipe(None)
+    older = tmp_path / recipe.key("000000000000")
+    _entry(older, datetime.now(UTC))
+    reused = samples.cached_backup(tmp_path, recipe, lambda _: None, reuse_older=True)
+    assert reused.folder == older
+    assert reused.reused
+    assert not (tmp_path / recipe.key()).exists()
