@@ -233,10 +233,22 @@ def checked_report(report_dir: Path) -> dict[str, Any]:
     return report
 
 
+def run_drill(argv: list[str], report_dir: Path) -> float:
+    """Wall time of one pytest drill process; a failing one is refused with what pytest printed and its report."""
+    os.sync()  # earlier runs' dirty pages are written back first, as for every timed child
+    began = time.perf_counter()
+    done = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, check=False)
+    wall = time.perf_counter() - began
+    if done.returncode != 0:
+        printed = (done.stdout[-1500:] + done.stderr[-500:]).strip()
+        raise BenchError(f"the drill failed (pytest exit {done.returncode}; report in {report_dir}):\n{printed}")
+    return wall
+
+
 def _drill_once(argv: list[str], report_dir: Path, work: Path) -> DrillRun:
     shutil.rmtree(report_dir, ignore_errors=True)
     with DiskWatch(work) as watch:
-        wall, _ = timed(argv, cwd=REPO_ROOT)
+        wall = run_drill(argv, report_dir)
     report = checked_report(report_dir)
     drill = report["drills"][0]
     phases = {str(p["name"]): float(p["seconds"]) for p in drill.get("phases", [])}
@@ -253,7 +265,7 @@ def _read_once(openssl: str, backup: Path) -> float:
     return timed([openssl, "dgst", "-sha256", str(backup)])[0]
 
 
-def _median_by_key(rows: Sequence[dict[str, float]]) -> dict[str, float]:
+def median_by_key(rows: Sequence[dict[str, float]]) -> dict[str, float]:
     keys = list(dict.fromkeys(key for row in rows for key in row))
     return {key: statistics.median(row.get(key, 0.0) for row in rows) for key in keys}
 
@@ -291,8 +303,8 @@ def measure_point(cached: CachedBackup, work: Path, runs: int, say: Say, extra: 
         "one_read_s": read,
         "drill_s": wall,
         "ratio": wall["median"] / read["median"],
-        "phases_s": _median_by_key([d.phases for d in drills]),
-        "checks_s": _median_by_key([d.checks for d in drills]),
+        "phases_s": median_by_key([d.phases for d in drills]),
+        "checks_s": median_by_key([d.checks for d in drills]),
         "disk_peak_bytes": max(d.disk_peak_bytes for d in [warm, *drills]),
         "command": argv,
     }

@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.bench.common import summarize, timed
-from tests.bench.cost_curves import REPO_ROOT, _median_by_key, checked_report, display, make_drill_args
+from tests.bench.common import summarize
+from tests.bench.cost_curves import checked_report, display, make_drill_args, median_by_key, run_drill
 
 Say = Callable[[str], None]
 
@@ -28,7 +28,7 @@ def measure(work: Path, runs: int, say: Say, extra: Sequence[str] = ()) -> dict[
     phases: list[dict[str, float]] = []
     for run in range(-1, runs):  # run -1: the untimed warm-up
         shutil.rmtree(report_dir, ignore_errors=True)
-        wall, _ = timed(argv, cwd=REPO_ROOT)
+        wall = run_drill(argv, report_dir)
         report = checked_report(report_dir)
         label = "warm-up" if run < 0 else f"run {run + 1}/{runs}"
         say(f"  make drill {label}: {wall:.2f} s")
@@ -39,6 +39,6 @@ def measure(work: Path, runs: int, say: Say, extra: Sequence[str] = ()) -> dict[
     return {
         "wall_s": summarize(walls),
         "seconds": walls,
-        "phases_s": _median_by_key(phases),
+        "phases_s": median_by_key(phases),
         "command": display(argv, {str(work): "$BENCH"}),
     }

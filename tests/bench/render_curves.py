@@ -187,7 +187,8 @@ def curves(results: dict[str, Any]) -> list[str]:
         "BACKUP`, the least any verification of the backup must do. Per size: one untimed warm-up of each, then "
         f"{data['runs']} runs of each, alternating; the page cache stays warm for both alike. Samples: three releases "
         "of homo_sapiens plus one mus_musculus dataset (a tenth of the genes); the size is the newest release's genes. "
-        "Peak extra disk: the largest drop of free space (bench folder, temp folder, Docker's root) during a drill.",
+        "Peak extra disk: the largest drop of free space (bench folder, temp folder, Docker's root) during a drill "
+        "(the warm-up included; other work on the machine counts too, so it is an upper bound).",
         "",
         *_curve_table(points, "genes"),
         "",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -189,3 +190,9 @@ def test_an_entry_of_older_code_is_reused_only_when_asked(tmp_path: Path) -> Non
     assert reused.folder == older
     assert reused.reused
     assert not (tmp_path / recipe.key()).exists()
+
+
+def test_a_failing_drill_process_is_refused_with_what_it_printed(tmp_path: Path) -> None:
+    assert cost_curves.run_drill([sys.executable, "-c", "print('fine')"], tmp_path) >= 0
+    with pytest.raises(BenchError, match=r"pytest exit 1.*\n.*1 failed"):
+        cost_curves.run_drill([sys.executable, "-c", "print('1 failed'); raise SystemExit(1)"], tmp_path)
