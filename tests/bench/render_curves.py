@@ -137,6 +137,15 @@ def make_drill(results: dict[str, Any]) -> list[str]:
     ]
 
 
+def _failed(data: dict[str, Any]) -> list[str]:
+    rows = data.get("failed") or []
+    if not rows:
+        return []
+    lines = ["Not measured (the drill did not pass; its reports are kept in the bench folder's failed-reports/):", ""]
+    lines += [f"- {row['label']} ({row['datasets']} datasets): {row['reason'].splitlines()[0]}" for row in rows]
+    return [*lines, ""]
+
+
 def _curve_table(points: list[dict[str, Any]], first: str) -> list[str]:
     lines = [
         f"| {first} | datasets | backup bytes | one read (s) | drill wall (s) | drill / read | peak extra disk |",
@@ -184,7 +193,9 @@ def curves(results: dict[str, Any]) -> list[str]:
         "One drill = the whole `pytest drills` process on one `.tar` backup with `make drill`'s arguments (two "
         "workers), the stand-in in Docker, every check running (the backup carries baseline answers recorded from a "
         "live stand-in; a run in which any check is skipped or fails is refused). One read = `openssl dgst -sha256 "
-        "BACKUP`, the least any verification of the backup must do. Per size: one untimed warm-up of each, then "
+        "BACKUP`, the least any verification of the backup must do. The drill plan is the repository's with its "
+        "recovery-time budgets widened (a budget decides a verdict, not a cost; a busy machine must not void the "
+        "figure). Per size: one untimed warm-up of each, then "
         f"{data['runs']} runs of each, alternating; the page cache stays warm for both alike. Samples: three releases "
         "of homo_sapiens plus one mus_musculus dataset (a tenth of the genes); the size is the newest release's genes. "
         "Peak extra disk: the largest drop of free space (bench folder, temp folder, Docker's root) during a drill "
@@ -192,6 +203,7 @@ def curves(results: dict[str, Any]) -> list[str]:
         "",
         *_curve_table(points, "genes"),
         "",
+        *_failed(data),
         _build_note(points),
         "",
         "### Where a drill's time goes",
@@ -257,6 +269,7 @@ def datasets(results: dict[str, Any]) -> list[str]:
         "",
         *_curve_table(points, "genes per dataset"),
         "",
+        *_failed(data),
         _build_note([{**p, "label": f"{p['datasets']} datasets"} for p in points]),
         "",
         *_phase_table([{**p, "label": f"{p['datasets']} datasets"} for p in points]),
