@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.bench import render_curves
+
 MIB = 1 << 20
+GIB_IN_MIB = 1024.0
 
 TARGETS = {
     "restore_vs_shell": 1.0,  # ours / shell baseline, restore + verify throughput
     "restore_vs_restic": 1.0,  # ours / restic restore --verify
+    "restore_tar_mib_s": 1.5 * GIB_IN_MIB,  # ours, .tar, restore + verify, MiB/s of content
+    "restore_zst_mib_s": 0.9 * GIB_IN_MIB,  # ours, .tar.zst
     "rss_mib": 150.0,  # peak RSS of our restore, at every size
     "start_to_ready_s": 1.0,  # default sample, container start-to-ready
     "parallel_ratio": 0.65,  # 16 drills, -n 2 wall / serial wall
@@ -17,6 +22,8 @@ TARGETS = {
 LABELS = {
     "restore_vs_shell": "restore + verify vs the shell baseline",
     "restore_vs_restic": "restore + verify vs restic",
+    "restore_tar_mib_s": "restore + verify of a .tar",
+    "restore_zst_mib_s": "restore + verify of a .tar.zst",
     "rss_mib": "peak RSS",
     "start_to_ready_s": "start-to-ready",
     "parallel_ratio": "drills with -n 2 vs serial",
@@ -34,6 +41,16 @@ MISS_NOTES = {
     "restore_vs_restic": (
         "restic restores with several threads; on a machine with many cores its parallelism can beat one "
         "single-threaded pass. Profile as above; extracting several members at once would be the answer."
+    ),
+    "restore_tar_mib_s": (
+        "one pass reads, hashes and writes every byte; at 1.5 GiB/s a single core's sha256 (about 1.5-2 GiB/s with "
+        "SHA extensions) and the page-cache copy of the write are the limits, so the hashing must run beside the "
+        "write on the second core (hashlib releases the GIL) rather than in line with it. Profile the child restore "
+        "(`python -m cProfile -m tests.bench.bench_restore --child-restore ARCHIVE DIR`) to see which one dominates."
+    ),
+    "restore_zst_mib_s": (
+        "zstd decompression runs on one core at roughly 1-1.5 GiB/s of output here, in line with the hashing and "
+        "the write; 0.9 GiB/s needs decompression, hashing and writing to overlap on both cores."
     ),
     "rss_mib": "the restore streams in fixed-size buffers; a rise with size means a buffer grows with the archive.",
     "start_to_ready_s": (
@@ -114,6 +131,13 @@ def _targets(results: dict[str, Any]) -> tuple[list[str], dict[str, bool]]:
         shell = min(ratios["ours/shell .tar"], ratios["ours/shell .tar.zst"])
         status["restore_vs_shell"] = shell >= TARGETS["restore_vs_shell"]
         rows.append(f"| restore + verify ≥ 1.0x the shell baseline | {shell:.2f}x (worse of .tar, .tar.zst) |")
+        for key, side, label in (
+            ("restore_tar_mib_s", "ours .tar", "restore + verify of a .tar ≥ 1.5 GiB/s"),
+            ("restore_zst_mib_s", "ours .tar.zst", "restore + verify of a .tar.zst ≥ 0.9 GiB/s"),
+        ):
+            rate = restore["data"]["mib_per_s"][side]["median"]
+            status[key] = rate >= TARGETS[key]
+            rows.append(f"| {label} | {rate / GIB_IN_MIB:.2f} GiB/s ({rate:,.0f} MiB/s) median |")
         if "ours .tar/restic" in ratios:
             restic = min(ratios["ours .tar/restic"], ratios["ours .tar.zst/restic"])
             status["restore_vs_restic"] = restic >= TARGETS["restore_vs_restic"]
@@ -139,6 +163,8 @@ def _targets(results: dict[str, Any]) -> tuple[list[str], dict[str, bool]]:
     names = list(status)
     table = ["| target | measured | |", "|---|---|---|"]
     table += [f"{row} {_verdict(status[name])} |" for row, name in zip(rows, names, strict=True)]
+    for label, measured, met, _ in render_curves.targets(results):
+        table.append(f"| {label} | {measured} | {'not judged' if met is None else _verdict(met)} |")
     return table, status
 
 
@@ -160,6 +186,7 @@ def _restore(results: dict[str, Any]) -> list[str]:
     lines = ["## Restore + verify throughput", ""]
     if not section or not section.get("ok"):
         return [*lines, _not_measured(section)]
+    lines += render_curves.earlier_note(section)
     data = section["data"]
     lines += [
         f"A real backup of the sample padded with one large SQLite database (random nucleotide text): "
@@ -186,6 +213,7 @@ def _rss(results: dict[str, Any]) -> list[str]:
     rows = _rss_rows(results)
     if not rows:
         return [*lines, _not_measured(results.get("rss"))]
+    lines += render_curves.earlier_note(results.get("rss") or {})
     lines += [
         "`ru_maxrss` of a child process that does nothing but the restore (the interpreter and imports included), "
         "highest of its runs (the throughput runs for the throughput size).",
@@ -207,6 +235,7 @@ def _readiness(results: dict[str, Any]) -> list[str]:
     lines = ["## Container start-to-ready and time-to-first-correct-query", ""]
     if not section or not section.get("ok"):
         return [*lines, _not_measured(section)]
+    lines += render_curves.earlier_note(section)
     data = section["data"]
     lines += [
         f"The drills' own `DockerSandbox` on `{data['image']}`, host networking, starts of the stores alternating. "
@@ -241,6 +270,7 @@ def _drills(results: dict[str, Any]) -> list[str]:
     lines = ["## Drill throughput", ""]
     if not section or not section.get("ok"):
         return [*lines, _not_measured(section)]
+    lines += render_curves.earlier_note(section)
     data = section["data"]
     lines += [
         "N byte-identical copies of one sample backup, drilled with every criterion; each drill runs in its own "
@@ -296,18 +326,26 @@ def _drills(results: dict[str, Any]) -> list[str]:
 def render(results: dict[str, Any]) -> str:
     targets, status = _targets(results)
     lines = [*_header(results), "", "## Targets", "", *targets, ""]
-    missed = [name for name, met in status.items() if not met]
+    missed = [f"- **{LABELS[name]}**: {MISS_NOTES[name]}" for name, met in status.items() if not met]
+    missed += [f"- **{label}**: {why}" for label, _, met, why in render_curves.targets(results) if met is False]
     if missed:
-        lines += ["Why a target was missed, and what would reach it:", ""]
-        lines += [f"- **{LABELS[name]}**: {MISS_NOTES[name]}" for name in missed]
-        lines.append("")
-    lines += [*_restore(results), *_rss(results), *_readiness(results), *_drills(results)]
+        lines += ["Why a target was missed, and what would reach it:", "", *missed, ""]
+    lines += [
+        *render_curves.curves(results),
+        *render_curves.datasets(results),
+        *render_curves.make_drill(results),
+        *_restore(results),
+        *_rss(results),
+        *_readiness(results),
+        *_drills(results),
+    ]
     lines += [
         "## Commands",
         "",
         "```sh",
         "make bench        # everything above; writes BENCHMARKS.md",
-        results["command"],
+        results["command"] + "   # this run",
+        "python -m tests.bench --help   # every option: --only, --sizes, --work/--keep, --merge-from, ...",
         "make bench-restore   # ours vs the shell baseline only, printed",
         "```",
         "",
