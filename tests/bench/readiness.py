@@ -79,7 +79,8 @@ def _first_correct_query(base_url: str, store: ServedStore, deadline: float) -> 
                 f"{base_url}/v1/genes", params=params, timeout=max(1.0, deadline - time.monotonic())
             )
             rows = response.json().get("data", {}).get("rows") if response.status_code == 200 else None
-            if rows == [store.gene]:
+            # A gene row carries every field Atlas serves; the fields read from the SQLite file must match.
+            if rows is not None and [{k: row.get(k) for k in store.gene} for row in rows] == [store.gene]:
                 return attempts
             last = f"{response.status_code} {response.text[:200]!r}"
         except (requests.RequestException, ValueError) as exc:
