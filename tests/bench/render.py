@@ -43,36 +43,32 @@ MISS_NOTES = {
         "single-threaded pass. Profile as above; extracting several members at once would be the answer."
     ),
     "restore_tar_mib_s": (
-        "one pass reads, hashes and writes every byte; at 1.5 GiB/s a single core's sha256 (about 1.5-2 GiB/s with "
-        "SHA extensions) and the page-cache copy of the write are the limits, so the hashing must run beside the "
-        "write on the second core (hashlib releases the GIL) rather than in line with it. Profile the child restore "
-        "(`python -m cProfile -m tests.bench.bench_restore --child-restore ARCHIVE DIR`) to see which one dominates."
+        "one pass reads, hashes and writes every byte, the hash and the write on worker threads beside the read. "
+        "The bench's 1 GiB backup is one large file, and one file's sha256 is sequential: on this CPU it runs at "
+        "about 1.6 GiB/s (Python's hashlib, single-threaded; `openssl speed -evp sha256` about 1.9), so hashing 1 GiB "
+        "takes about 0.6 s, and the whole process also starts an interpreter (0.15-0.3 s). 1.5 GiB/s of the whole "
+        "process is above that ceiling on this machine; the restore phase alone reaches 1.35-1.5 GiB/s. Profile: "
+        "`python -m cProfile -m tests.bench.bench_restore --child-restore ARCHIVE DIR`."
     ),
     "restore_zst_mib_s": (
-        "zstd decompression runs on one core at roughly 1-1.5 GiB/s of output here, in line with the hashing and "
-        "the write; 0.9 GiB/s needs decompression, hashing and writing to overlap on both cores."
+        "zstd decompression of the body (one frame) costs about 1.2 CPU-seconds per GiB on one core; with the hash "
+        "(0.6) and the write (0.3) on the other threads that is about 2.1 CPU-seconds per GiB on 2 cores, so about "
+        "0.8 GiB/s at best here. 0.9 GiB/s needs an archive of several frames decompressed in parallel, a change of "
+        "the backup format."
     ),
     "rss_mib": "the restore streams in fixed-size buffers; a rise with size means a buffer grows with the archive.",
     "start_to_ready_s": (
-        "start-to-ready is container create + streaming the store in + process start + the first /readyz; the "
-        "transfer grows with the store size, the rest does not. Compare the phases above to see which one grew."
+        "start-to-ready is container create (the verified store mounted) + the empty cache root streamed in + "
+        "process start + the first /readyz; none of it grows with the store. Compare the phases above."
     ),
     "parallel_ratio": (
-        "profiled on this machine (pyinstrument over a serial run of 4 drills; CPU from /proc and getrusage over "
-        "alternating serial and `-n 2` runs of 8 drills). A serial drill takes about 2.9 s of wall time but only "
-        "about 0.85 s of pytest CPU: the rest is waiting, for the engine (three container lifecycles per drill: the "
-        "shared sandbox plus fresh ones for the rollback and the drain; sandbox set-up was 5.3 s of the 16.0 s "
-        "profile, container removal 0.75 s) and for the rollback check's poll of the served catalog (2.8 s of "
-        "sleep over 4 drills). `-n 2` overlaps those waits, but the two cores were already 0.86 busy during the "
-        "serial runs (other work on the shared machine, plus dockerd/containerd at about 0.26 of a core) and were "
-        "1.4-1.7 busy during the `-n 2` runs: the parallel run is CPU-bound. pytest's own CPU also rises from "
-        "6.8 s to 10.2 s with two workers (each worker imports pytest, the plugins, testcontainers and docker; "
-        "every report travels to the controller), which is why 1 drill is slower with `-n 2`. What would reach "
-        "0.65 here: less CPU per drill, i.e. one fresh restore and container shared by both destructive checks "
-        "instead of one each (a third fewer container lifecycles and engine CPU), and redacting once per drill "
-        "rather than per test report (0.12 s per drill); or a runner with more cores than workers. Drill runs "
-        "already leave out the hypothesis pytest plugin (`-p no:hypothesispytest`: 0.9 s per process), which "
-        "moved 16 drills from 0.71x to about 0.68x."
+        "a serial drill takes about 2.8 s of wall time, most of it waiting for the engine: three container "
+        "lifecycles per drill (the shared sandbox, and one each for the rollback and the drain, now over a "
+        "copy-on-write view of the one restore instead of restores of their own) and the rollback's poll of the "
+        "served catalog. `-n 2` overlaps those waits, but on 2 cores the two pytest workers, the controller and the "
+        "engine (dockerd, containerd, runc for every container) compete for the same CPU, so the parallel run is "
+        "CPU-bound. What would reach 0.65 here: fewer container lifecycles per drill (one sandbox shared by both "
+        "checks that change state, the drain last), or a runner with more cores than workers."
     ),
 }
 
@@ -239,7 +235,8 @@ def _readiness(results: dict[str, Any]) -> list[str]:
     data = section["data"]
     lines += [
         f"The drills' own `DockerSandbox` on `{data['image']}`, host networking, starts of the stores alternating. "
-        "transfer = streaming the restored store into the created container; start = create + start until the "
+        "transfer = giving the created container its store (a read-only mount of the restored tree) and its empty "
+        "cache root; start = create + start until the "
         "start-up log line; ready = until `/readyz` answers 200; start-to-ready = from before create until ready. "
         "First correct query: `GET /v1/genes?release=R&species=S&assembly=A&gene_id=G` for the middle gene of the "
         "newest dataset until the rows are exactly the one the SQLite file holds, timed from before create.",
@@ -258,7 +255,7 @@ def _readiness(results: dict[str, Any]) -> list[str]:
         lines += [
             "",
             f"The large store was built once for this run in {data['big_build_s']:.0f} s and served in place "
-            "(not backed up and restored: the transfer streams the same store tree a restore would leave). Its first "
+            "(not backed up and restored: the container mounts the same store tree a restore would leave). Its first "
             "query is dominated by the stand-in verifying the SQLite file's sha256 on first use, as Atlas does; "
             "readiness does not wait for it, because Atlas's readiness depends on the catalog only.",
         ]
@@ -274,7 +271,8 @@ def _drills(results: dict[str, Any]) -> list[str]:
     data = section["data"]
     lines += [
         "N byte-identical copies of one sample backup, drilled with every criterion; each drill runs in its own "
-        "container, and its two destructive checks (the rollback, the drain) restore into containers of their own. "
+        "container, and its two destructive checks (the rollback, the drain) get containers of their own over a "
+        "copy-on-write view of the drill's one restore. "
         "Serial and `-n 2 --dist loadgroup` runs alternate. Wall time of the whole pytest process.",
         "",
         "| drills | serial (s) | `-n 2` (s) | ratio `-n 2` / serial |",
@@ -298,8 +296,8 @@ def _drills(results: dict[str, Any]) -> list[str]:
         f"| restore + readiness | {_seconds(overhead['restore_and_readiness_per_drill'])} |",
         f"| **overhead** (wall - restore - readiness) | {_seconds(overhead['overhead_per_drill'])} |",
         f"| of which: the checks themselves (test calls) | {_seconds(overhead['checks_per_drill'])} |",
-        "| of which: fixture set-up and teardown besides the shared restore (the destructive checks' own restores "
-        f"and containers, container removal) | {_seconds(overhead['fixtures_per_drill'])} |",
+        "| of which: fixture set-up and teardown besides the shared restore (the destructive checks' own "
+        f"containers, container removal) | {_seconds(overhead['fixtures_per_drill'])} |",
         "| of which: the rest of the pytest session (collection, report) | "
         f"{_seconds(overhead['session_rest_per_drill'])} |",
         "| of which: outside the pytest session (interpreter start-up, imports, plugin set-up) | "

@@ -106,7 +106,8 @@ def _curve_why(point: dict[str, Any], profile: dict[str, Any]) -> str:
 def _make_why(data: dict[str, Any]) -> str:
     return (
         f"the run's phases (medians): {_phases_text(data['phases_s'])}; the rest of the wall time is the pytest "
-        "processes themselves (interpreter start-up, imports, two xdist workers, collection, the report)."
+        "process itself (interpreter start-up, imports, collection, the report; `-n auto` starts no worker for a "
+        "single drill)."
     )
 
 
@@ -190,8 +191,9 @@ def curves(results: dict[str, Any]) -> list[str]:
     points = data["points"]
     lines += [
         *earlier_note(section),
-        "One drill = the whole `pytest drills` process on one `.tar` backup with `make drill`'s arguments (two "
-        "workers), the stand-in in Docker, every check running (the backup carries baseline answers recorded from a "
+        "One drill = the whole `pytest drills` process on one `.tar` backup with `make drill`'s arguments (`-n "
+        "auto`: one drill runs in one process), the stand-in in Docker, every check running (the backup carries "
+        "baseline answers recorded from a "
         "live stand-in; a run in which any check is skipped or fails is refused). One read = `openssl dgst -sha256 "
         "BACKUP`, the least any verification of the backup must do. The drill plan is the repository's with its "
         "recovery-time budgets widened (a budget decides a verdict, not a cost; a busy machine must not void the "
@@ -208,7 +210,7 @@ def curves(results: dict[str, Any]) -> list[str]:
         "",
         "### Where a drill's time goes",
         "",
-        "The drill report's phases (medians of the timed runs; checks is the span of all checks on two workers):",
+        "The drill report's phases (medians of the timed runs; checks is the span of all checks):",
         "",
         *_phase_table(points),
         "",
@@ -216,7 +218,7 @@ def curves(results: dict[str, Any]) -> list[str]:
     largest = max(points, key=lambda p: p["backup_bytes"])
     checks = sorted(largest["checks_s"].items(), key=lambda item: item[1], reverse=True)
     lines += [
-        f"Per check at {largest['label']} genes (setup + call + teardown, medians; the two workers overlap them):",
+        f"Per check at {largest['label']} genes (setup + call + teardown, medians):",
         "",
         "| check | s |",
         "|---|---|",
