@@ -32,6 +32,7 @@ from atlas_drills.backup.verify import serving_store_findings
 from atlas_drills.drill.catalog_recovery import CatalogRecovery, recover_catalog
 from atlas_drills.drill.phases import PhaseClock
 from atlas_drills.drill.prepare import PreparedBackup, sandbox_choice
+from atlas_drills.drill.restored import STORE, recorded_digests
 from atlas_drills.plan import DrillSpec
 from atlas_drills.sandbox.base import Sandbox, SandboxRequest, TargetFailed
 from atlas_drills.sandbox.keep import keep_sandbox
@@ -70,9 +71,7 @@ class RestoredAtlas:
     def verified_store(self) -> dict[str, str]:
         """The record of the store as the drill left it before serving: sha256 by path relative to the store root,
         as the restore verified each file, and as a catalog rebuild wrote its own."""
-        prefix = "store/"
-        digests = {path[len(prefix) :]: sha for path, sha in self.restore.digests.items() if path.startswith(prefix)}
-        return {**digests, **(self.catalog.written if self.catalog is not None else {})}
+        return dict(recorded_digests(self).under(STORE).by_path)
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from typing import Self
 import requests
 
 from atlas_drills.runtime_config import read_env_file, redact
-from atlas_drills.sandbox.store_view import digest_changes
+from atlas_drills.sandbox.store_view import OverlayLayers, digest_changes, overlay_changes
 from atlas_drills.sandbox.target import TargetSpec
 
 LOOPBACK = "127.0.0.1"
@@ -161,6 +161,7 @@ class Sandbox(ABC):
         self.timings = PhaseTimings()
         self.port = 0
         self.env: EffectiveEnv | None = None
+        self.overlay: OverlayLayers | None = None  # the copy-on-write view's layers, when the store is served as one
 
     @property
     def base_url(self) -> str:
@@ -197,7 +198,9 @@ class Sandbox(ABC):
     def store_changes(self, verified: Mapping[str, str]) -> list[str]:
         """Every path of the served store (relative to its root) that is not as the restore verified it: changed,
         added or removed. `verified` is the restore's record (sha256 by store-relative path). This reads the served
-        store back; a sandbox that serves a copy-on-write view answers from its upper layer instead."""
+        store back, unless it serves a copy-on-write view: then its upper layer holds every change, and nothing else."""
+        if self.overlay is not None:
+            return overlay_changes(self.overlay.upper)
         return digest_changes(self.store_digests(), verified)
 
     def __enter__(self) -> Self:

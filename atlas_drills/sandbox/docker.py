@@ -25,7 +25,6 @@ import secrets
 import tarfile
 import threading
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +48,6 @@ from atlas_drills.sandbox.network import network_plan, network_plan_from_env
 from atlas_drills.sandbox.store_view import (
     STORE_ENV,
     OverlayLayers,
-    overlay_changes,
     store_plan,
     store_plan_from_env,
 )
@@ -230,7 +228,6 @@ class DockerSandbox(Sandbox):
         self.published = self.network.published
         # How the container sees the verified store (see sandbox/store_view.py): likewise.
         self.store_plan = store_plan_from_env() if store is None else store_plan(store, os.environ.get("DOCKER_HOST"))
-        self.overlay: OverlayLayers | None = None  # the copy-on-write view's layers, when the store is one
         self._volume: Any | None = None
         self.container: _TargetContainer | None = None
         self.container_id = ""
@@ -313,11 +310,6 @@ class DockerSandbox(Sandbox):
     def mounts_store(self) -> bool:
         """The container sees the restored tree itself (a mount), not a copy of it."""
         return self.store_plan.mounted
-
-    def store_changes(self, verified: Mapping[str, str]) -> list[str]:
-        if self.overlay is not None:  # the upper layer holds every change, and nothing else
-            return overlay_changes(self.overlay.upper)
-        return super().store_changes(verified)
 
     @property
     def base_url(self) -> str:

@@ -16,7 +16,6 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
@@ -30,7 +29,7 @@ from atlas_drills.sandbox.base import (
     wait_for_http,
     wait_for_startup,
 )
-from atlas_drills.sandbox.store_view import OverlayLayers, overlay_changes
+from atlas_drills.sandbox.store_view import OverlayLayers
 from atlas_drills.store.canonical import sha256_file
 from atlas_drills.store.catalog import atomic_write
 
@@ -54,7 +53,6 @@ class LocalSandbox(Sandbox):
         self.log_path = self.request.work_dir / "target.log"
         self.cache_dir = self.request.work_dir / "cache"
         self.store_dir = request.store_dir  # what the target serves: the verified tree, or a view of it
-        self.overlay: OverlayLayers | None = None
         self._mounted: Path | None = None
 
     def start(self) -> None:
@@ -112,11 +110,6 @@ class LocalSandbox(Sandbox):
     def store_digests(self) -> dict[str, str]:
         root = self.store_dir
         return {p.relative_to(root).as_posix(): sha256_file(p) for p in sorted(root.rglob("*")) if p.is_file()}
-
-    def store_changes(self, verified: Mapping[str, str]) -> list[str]:
-        if self.overlay is not None:  # the upper layer holds every change, and nothing else
-            return overlay_changes(self.overlay.upper)
-        return super().store_changes(verified)
 
     def logs(self) -> str:
         try:
